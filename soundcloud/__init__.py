@@ -1,0 +1,90 @@
+"""A friendly, standard-library-only client for the SoundCloud API.
+
+    >>> import soundcloud
+    >>> client = soundcloud.Client(client_id=YOUR_CLIENT_ID)
+    >>> track = client.get('/resolve', url='https://soundcloud.com/forss/flickermood')
+    >>> print(track.title)
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.machinery import EXTENSION_SUFFIXES
+
+from . import client as _client_module
+from ._version import __version__
+from .auth import FileTokenStore, Token, TokenStore
+from .client import USE_CLIENT_DEFAULT, Client
+from .errors import (
+    BadRequestError,
+    ConnectError,
+    DecodeError,
+    ForbiddenError,
+    HTTPError,
+    InsecureRedirectError,
+    InvalidClientError,
+    InvalidGrantError,
+    NotFoundError,
+    OAuthError,
+    ProtocolError,
+    RateLimitedTokenError,
+    RedirectError,
+    ResponseTooLargeError,
+    ServerError,
+    SoundCloudError,
+    StateMismatchError,
+    TimeoutError,
+    TooManyRedirectsError,
+    TooManyRequestsError,
+    TransportError,
+    UnauthorizedError,
+    UnprocessableEntityError,
+    UploadInterruptedError,
+)
+from .resources import Headers, Resource, ResourceList, StreamResponse
+from .transport import Timeout
+
+__all__ = [
+    "USE_CLIENT_DEFAULT",
+    "BadRequestError",
+    "Client",
+    "ConnectError",
+    "DecodeError",
+    "FileTokenStore",
+    "ForbiddenError",
+    "HTTPError",
+    "Headers",
+    "InsecureRedirectError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "NotFoundError",
+    "OAuthError",
+    "ProtocolError",
+    "RateLimitedTokenError",
+    "RedirectError",
+    "Resource",
+    "ResourceList",
+    "ResponseTooLargeError",
+    "ServerError",
+    "SoundCloudError",
+    "StateMismatchError",
+    "StreamResponse",
+    "Timeout",
+    "TimeoutError",
+    "Token",
+    "TokenStore",
+    "TooManyRedirectsError",
+    "TooManyRequestsError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+    "UploadInterruptedError",
+    "__compiled__",
+    "__version__",
+]
+
+# True when the mypyc-compiled modules are in use (a compiled wheel), False for pure Python.
+__compiled__: bool = (_client_module.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES))
+
+# Library logging: silent unless the application configures the "soundcloud" logger.
+logging.getLogger("soundcloud").addHandler(logging.NullHandler())

@@ -1,0 +1,683 @@
+"""The SoundCloud client: verbs, URL building, credentials, redirects and pagination.
+
+    >>> client = soundcloud.Client(client_id=YOUR_CLIENT_ID)
+    >>> tracks = client.get('/tracks', limit=10)
+    >>> for track in tracks.collection:
+    ...     print(track.title)
+
+The request path is ``_request`` (auth and the one replay after a 401) →
+``_send_handling_redirects`` → ``transport.handle_request``.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import os
+import sys
+import time
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Final,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Union,
+)
+from urllib.parse import urljoin, urlsplit
+
+from ._version import __version__
+from .auth import Authenticator, Token
+from .encoding import encode_params, has_files, urlencode
+from .errors import (
+    DecodeError,
+    InsecureRedirectError,
+    SoundCloudError,
+    TooManyRedirectsError,
+    error_for_status,
+    redact_url,
+)
+from .resources import (
+    Resource,
+    ResourceList,
+    ResponseInfo,
+    StreamResponse,
+    wrap_json,
+)
+from .transport import (
+    DEFAULT_MAX_BODY_SIZE,
+    HTTPTransport,
+    Request,
+    Response,
+    Timeout,
+    Transport,
+    as_timeout,
+)
+
+if TYPE_CHECKING:
+    from .auth import TokenStore
+
+__all__ = ["Client", "USE_CLIENT_DEFAULT"]
+
+logger: Final = logging.getLogger("soundcloud")
+
+DEFAULT_API_URL: Final = "https://api.soundcloud.com"
+DEFAULT_AUTH_URL: Final = "https://secure.soundcloud.com"
+MAX_REDIRECTS: Final = 10
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+# Error bodies are read for their message, never more than this.
+MAX_ERROR_BODY: Final = 1024 * 1024
+# SoundCloud's largest page (``limit``) on collection endpoints.
+MAX_PAGE_SIZE: Final = 200
+
+Result = Union[Resource, ResourceList, StreamResponse]
+
+
+class _UseClientDefault:
+    """The type of :data:`USE_CLIENT_DEFAULT`."""
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+# Per-call options default to this, meaning "whatever the client was built with", because
+# None can be meaningful (httpx's USE_CLIENT_DEFAULT).
+USE_CLIENT_DEFAULT: Final = _UseClientDefault()
+
+TimeoutArg = Union[None, float, Timeout, _UseClientDefault]
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json") or media == "text/javascript"
+
+
+def _origin_of(url: str) -> Tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return (scheme, (parts.hostname or "").lower(), port)
+
+
+def _default_user_agent() -> str:
+    return f"soundcloud-python/{__version__} Python/{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+class Client:
+    """A SoundCloud API client.
+
+    Build it with a ``client_id`` (public reads), an ``access_token``, or the OAuth
+    settings of your app; then call :meth:`get`, :meth:`post`, :meth:`put`,
+    :meth:`patch`, :meth:`delete` or :meth:`head` with a path and parameters::
+
+        client = soundcloud.Client(access_token=TOKEN)
+        client.put('/me', user={'description': 'a new description'})
+
+    Use it as a context manager (or call :meth:`close`) to release its connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        redirect_uri: Optional[str] = None,
+        scope: Optional[str] = None,
+        access_token: Optional[str] = None,
+        refresh_token: Optional[str] = None,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        token: Union[None, Token, Mapping[str, Any]] = None,
+        code_verifier: Optional[str] = None,
+        state: Optional[str] = None,
+        on_token: Optional[Callable[[Token], None]] = None,
+        token_store: Optional[TokenStore] = None,
+        api_url: Optional[str] = None,
+        auth_url: Optional[str] = None,
+        host: Optional[str] = None,
+        use_ssl: bool = True,
+        proxies: Optional[Mapping[str, str]] = None,
+        verify_ssl: Union[bool, str] = True,
+        timeout: Union[None, float, Timeout] = None,
+        user_agent: Optional[str] = None,
+        max_retries: int = 3,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        transport: Optional[Transport] = None,
+        clock: Optional[Callable[[], float]] = None,
+    ) -> None:
+        if username is not None or password is not None:
+            # Raised, not warned: the password grant is gone from SoundCloud (OAuth 2.1), so
+            # going on would only fail later with a less helpful message.
+            raise DeprecationWarning(
+                "the username/password (password grant) flow was removed from SoundCloud with"
+                " OAuth 2.1; use the Authorization Code flow with PKCE instead:"
+                " Client(client_id=..., redirect_uri=...).authorize_url(), then exchange_token(code)"
+                " (or client.login() for command-line apps)"
+            )
+        if host is not None and api_url is not None:
+            raise TypeError("pass either api_url or host (with use_ssl), not both")
+        if host is not None:
+            if "://" in host or "/" in host:
+                raise ValueError(f"host must be a bare host name like 'api.example.com', not {host!r}")
+            api_url = ("https://" if use_ssl else "http://") + host
+        self.api_url = _check_base_url(api_url or DEFAULT_API_URL, "api_url")
+        self.auth_url = _check_base_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
+        self._api_origin = _origin_of(self.api_url)
+        if isinstance(token, Mapping):
+            token = Token.from_dict(dict(token))
+        if token is None and access_token is not None:
+            token = Token(access_token, refresh_token)
+        if (
+            client_id is None
+            and token is None
+            and refresh_token is None
+            and token_store is None
+            and access_token is None
+        ):
+            raise TypeError(
+                "Client needs credentials: pass client_id=YOUR_CLIENT_ID (with client_secret and"
+                " redirect_uri for OAuth), or access_token=..., or token=... (a saved Token)"
+            )
+        if max_body_size <= 0:
+            raise ValueError(f"max_body_size must be a positive number of bytes, not {max_body_size}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 (off) or more, not {max_retries}")
+        self.timeout = as_timeout(timeout)
+        self.user_agent = user_agent or _default_user_agent()
+        self.max_body_size = max_body_size
+        self.max_retries = max_retries
+        self._owns_transport = transport is None
+        self.transport: Transport = (
+            transport
+            if transport is not None
+            else HTTPTransport(proxies=proxies, verify=verify_ssl, max_retries=max_retries)
+        )
+        self._auth = Authenticator(
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            token=token,
+            refresh_token=refresh_token if token is None or token.refresh_token is None else None,
+            code_verifier=code_verifier,
+            state=state,
+            auth_url=self.auth_url,
+            transport=self.transport,
+            timeout=self.timeout,
+            user_agent=self.user_agent,
+            on_token=on_token,
+            token_store=token_store,
+            clock=clock or time.time,
+        )
+        # Headers every API request carries; copied per request, never mutated after this.
+        self._base_headers: Dict[str, str] = {
+            "Accept": "application/json",
+            "User-Agent": self.user_agent,
+        }
+        self._auth.prepare()
+
+    # -- credentials ---------------------------------------------------------------------
+
+    @property
+    def client_id(self) -> Optional[str]:
+        """The app's client id."""
+        return self._auth.client_id
+
+    @property
+    def token(self) -> Optional[Token]:
+        """The current OAuth token, or None."""
+        return self._auth.token
+
+    @property
+    def access_token(self) -> Optional[str]:
+        """The current access token, or None."""
+        token = self._auth.token
+        return token.access_token if token is not None else None
+
+    @property
+    def state(self) -> str:
+        """The OAuth ``state`` sent by :meth:`authorize_url` (keep it in the user's session)."""
+        return self._auth.state
+
+    @property
+    def code_verifier(self) -> str:
+        """The PKCE verifier of this login (keep it in the user's session until the callback)."""
+        return self._auth.code_verifier
+
+    def authorize_url(self, *, state: Optional[str] = None, scope: Optional[str] = None) -> str:
+        """The URL to send the user to for the Authorization Code flow with PKCE (S256)."""
+        return self._auth.authorize_url(state=state, scope=scope)
+
+    def exchange_token(self, code: str, state: Optional[str] = None) -> Token:
+        """Exchange the authorization ``code`` from the callback for a Token, and use it.
+
+        When ``state`` (from the callback) is given it must equal :attr:`state`.
+        """
+        return self._auth.exchange_token(code, state=state)
+
+    def refresh(self) -> Token:
+        """Refresh the access token now with the (single-use, rotating) refresh token."""
+        return self._auth.refresh()
+
+    def sign_out(self) -> None:
+        """Revoke the session at SoundCloud and forget the tokens."""
+        self._auth.sign_out()
+
+    def login(
+        self,
+        *,
+        port: int = 0,
+        open_browser: Optional[Callable[[str], Any]] = None,
+        timeout: float = 300.0,
+    ) -> Token:
+        """Log in from a script or CLI (RFC 8252): loopback redirect, browser, code exchange."""
+        from .auth import loopback_login
+
+        return loopback_login(self._auth, port=port, open_browser=open_browser, timeout=timeout)
+
+    # -- verbs ---------------------------------------------------------------------------
+
+    def get(
+        self,
+        url: str,
+        *,
+        allow_redirects: bool = True,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Any:
+        """GET ``url`` (a path like ``'/tracks'`` or an absolute URL); params go in the query."""
+        return self._request("GET", url, params, None, allow_redirects, timeout, headers, retry, None)
+
+    def head(
+        self,
+        url: str,
+        *,
+        allow_redirects: bool = True,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Any:
+        """HEAD ``url``; params go in the query."""
+        return self._request("HEAD", url, params, None, allow_redirects, timeout, headers, retry, None)
+
+    def delete(
+        self,
+        url: str,
+        *,
+        allow_redirects: bool = True,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Any:
+        """DELETE ``url``; params go in the query."""
+        return self._request("DELETE", url, params, None, allow_redirects, timeout, headers, retry, None)
+
+    def post(
+        self,
+        url: str,
+        *,
+        allow_redirects: bool = True,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
+        progress: Optional[Callable[[int, int], None]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Any:
+        """POST to ``url``: params as a form body, multipart when a file is among them.
+
+        ``json=`` sends a JSON body instead. ``progress(sent, total)`` follows an upload.
+        """
+        return self._request("POST", url, params, json, allow_redirects, timeout, headers, retry, progress)
+
+    def put(
+        self,
+        url: str,
+        *,
+        allow_redirects: bool = True,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
+        progress: Optional[Callable[[int, int], None]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Any:
+        """PUT to ``url``: params as a form body (multipart with files), or ``json=``."""
+        return self._request("PUT", url, params, json, allow_redirects, timeout, headers, retry, progress)
+
+    def patch(
+        self,
+        url: str,
+        *,
+        allow_redirects: bool = True,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
+        progress: Optional[Callable[[int, int], None]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Any:
+        """PATCH ``url``: params as a form body (multipart with files), or ``json=``."""
+        return self._request("PATCH", url, params, json, allow_redirects, timeout, headers, retry, progress)
+
+    # -- request path ----------------------------------------------------------------------
+
+    def resolve_url(self, url: str) -> str:
+        """The absolute URL for a path (``'tracks'``, ``'/tracks/'``) or an absolute URL as is."""
+        if url.startswith("https://") or url.startswith("http://"):
+            return url
+        if not isinstance(url, str):
+            raise TypeError(f"the URL must be a str path or URL, not {type(url).__name__}")
+        path = url.strip("/")
+        if "://" in url:
+            raise ValueError(f"only http and https URLs can be requested, not {redact_url(url)!r}")
+        return self.api_url + "/" + path
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        params: Dict[str, Any],
+        json_body: Any,
+        allow_redirects: bool,
+        timeout: TimeoutArg,
+        headers: Optional[Mapping[str, str]],
+        retry: Optional[bool],
+        progress: Optional[Callable[[int, int], None]],
+    ) -> Any:
+        target = self.resolve_url(url)
+        request_timeout = self.timeout if isinstance(timeout, _UseClientDefault) else as_timeout(timeout)
+        request_headers = dict(self._base_headers)
+        if headers:
+            request_headers.update(headers)
+
+        body: Any = None
+        replayable = True
+        if method in ("GET", "HEAD", "DELETE") or method == "OPTIONS":
+            if json_body is not None:
+                raise TypeError(f"json= is for POST, PUT and PATCH, not {method}")
+            if progress is not None:
+                raise TypeError(f"progress= is for requests that send a body, not {method}")
+            if params:
+                query = urlencode(encode_params(params))
+                if query:
+                    target += ("&" if "?" in target else "?") + query
+        elif json_body is not None:
+            if params:
+                raise TypeError("pass either json= or form parameters, not both")
+            body = jsonlib.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            request_headers["Content-Type"] = "application/json"
+            request_headers["Content-Length"] = str(len(body))
+        else:
+            fields = encode_params(params)
+            if has_files(fields):
+                from .encoding import MultipartBody
+
+                multipart = MultipartBody(fields, progress=progress)
+                request_headers["Content-Type"] = multipart.content_type
+                request_headers["Content-Length"] = str(multipart.content_length)
+                body = multipart
+                replayable = False
+            else:
+                body = urlencode(fields).encode("ascii")
+                request_headers["Content-Type"] = "application/x-www-form-urlencoded"
+                request_headers["Content-Length"] = str(len(body))
+
+        request = Request(method, target, request_headers, body, request_timeout, replayable)
+        if retry is not None:
+            request.retry = retry
+        return self._send_handling_auth(request, allow_redirects)
+
+    def _apply_credentials(self, request: Request) -> Optional[str]:
+        """Attach credentials to a request for the API origin; returns the Authorization sent."""
+        authorization = self._auth.authorization()
+        if authorization is not None:
+            request.headers["Authorization"] = authorization
+            return authorization
+        client_id = self._auth.client_id
+        if client_id is not None and "client_id=" not in request.url:
+            separator = "&" if "?" in request.url else "?"
+            request.url = request.url + separator + "client_id=" + _quote(client_id)
+        return None
+
+    def _send_handling_auth(self, request: Request, allow_redirects: bool) -> Any:
+        same_origin = _origin_of(request.url) == self._api_origin
+        if same_origin:
+            sent = self._apply_credentials(request)
+        else:
+            sent = None
+        response = self._send_handling_redirects(request, allow_redirects)
+        if (
+            response.status_code == 401
+            and same_origin
+            and (request.replayable or request.body is None)
+            and self._auth.handle_unauthorized(sent)
+        ):
+            # One refresh, one replay (never a loop): the token expired between our check and
+            # the server's, or was revoked and the refresh token still works.
+            response.close()
+            request.headers.pop("Authorization", None)
+            self._apply_credentials(request)
+            response = self._send_handling_redirects(request, allow_redirects)
+        return self._build_result(response)
+
+    def _send_handling_redirects(self, request: Request, allow_redirects: bool) -> Response:
+        response = self._send_single_request(request)
+        if not allow_redirects or request.method not in ("GET", "HEAD"):
+            return response
+        visited = [request.url]
+        while response.status_code in REDIRECT_STATUSES:
+            location = response.headers.get_value("location")
+            if not location:
+                return response
+            next_url = urljoin(response.url, location.strip())
+            response.close()
+            previous = urlsplit(response.url)
+            upcoming = urlsplit(next_url)
+            if upcoming.scheme not in ("http", "https"):
+                raise InsecureRedirectError(
+                    f"{request.method} {redact_url(response.url)} redirected to an unsupported URL"
+                    f" scheme {upcoming.scheme!r}; not followed"
+                )
+            if previous.scheme == "https" and upcoming.scheme == "http":
+                raise InsecureRedirectError(
+                    f"{request.method} {redact_url(response.url)} redirected from https to plain http"
+                    f" ({redact_url(next_url)}); refusing to downgrade"
+                )
+            if next_url in visited:
+                raise TooManyRedirectsError(
+                    f"{request.method} {redact_url(visited[0])}: redirect loop "
+                    + " -> ".join(redact_url(u) for u in visited + [next_url])
+                )
+            if len(visited) > MAX_REDIRECTS:
+                raise TooManyRedirectsError(
+                    f"{request.method} {redact_url(visited[0])}: more than {MAX_REDIRECTS} redirects"
+                    f" (last: {redact_url(next_url)})"
+                )
+            visited.append(next_url)
+            headers = dict(request.headers)
+            next_origin = _origin_of(next_url)
+            if next_origin != _origin_of(response.url):
+                # Credentials never follow a redirect to another origin (stream URLs lead to a CDN).
+                headers.pop("Authorization", None)
+                headers.pop("Cookie", None)
+            request = Request(request.method, next_url, headers, None, request.timeout, True)
+            if next_origin == self._api_origin and "Authorization" not in headers:
+                # Back on the API (as /resolve answers): a client_id-only client needs its id there.
+                self._apply_credentials(request)
+            response = self._send_single_request(request)
+        return response
+
+    def _send_single_request(self, request: Request) -> Response:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return self.transport.handle_request(request)
+        started = time.perf_counter()
+        response = self.transport.handle_request(request)
+        logger.debug(
+            "%s %s -> %d in %.1f ms (retries: %d)",
+            request.method,
+            redact_url(request.url),
+            response.status_code,
+            (time.perf_counter() - started) * 1000.0,
+            getattr(response, "retries", 0),
+        )
+        return response
+
+    def _build_result(self, response: Response) -> Any:
+        status = response.status_code
+        request = response.request
+        if status >= 400:
+            body = _read_error_body(response)
+            raise error_for_status(
+                status,
+                method=request.method,
+                url=response.url,
+                headers=response.headers,
+                body=body,
+                reason=response.reason,
+            )
+        headers = response.headers
+        location = headers.get_value("location") if status in REDIRECT_STATUSES else None
+        info = ResponseInfo(status, response.reason, response.url, headers, location)
+        content_type = headers.get_value("content-type") or ""
+        if request.method == "HEAD" or status == 204 or status == 304:
+            response.close()
+            return Resource({}, info)
+        if not _is_json(content_type):
+            if status in REDIRECT_STATUSES or headers.get_value("content-length") == "0":
+                response.read_all(MAX_ERROR_BODY)
+                return Resource({}, info)
+            return StreamResponse(response, info)
+        body = response.read_all(self.max_body_size)
+        if not body.strip():
+            return Resource({}, info)
+        try:
+            data = jsonlib.loads(body)
+        except ValueError as exc:
+            raise DecodeError(
+                f"the response claims to be JSON ({content_type}) but is not: {exc}",
+                method=request.method,
+                url=response.url,
+                body=body,
+            ) from None
+        return wrap_json(data, info)
+
+    # -- pagination and downloads --------------------------------------------------------
+
+    def paginate(self, url: str, *, max_items: Optional[int] = None, **params: Any) -> Iterator[Any]:
+        """Iterate over the items of a collection across pages, following ``next_href``.
+
+        ``limit`` is the page size (at most 200); ``max_items`` caps the total::
+
+            for track in client.paginate('/tracks', q='ambient', limit=200, max_items=1000):
+                print(track.title)
+        """
+        limit = params.get("limit")
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+                raise ValueError(
+                    f"limit is the page size, from 1 to {MAX_PAGE_SIZE}, not {limit!r};"
+                    " use max_items= to cap the total"
+                )
+        if max_items is not None and (isinstance(max_items, bool) or max_items < 0):
+            raise ValueError(f"max_items must be 0 or more, not {max_items!r}")
+        params.setdefault("linked_partitioning", True)
+        return self._pages(url, params, max_items)
+
+    def _pages(self, url: str, params: Dict[str, Any], max_items: Optional[int]) -> Iterator[Any]:
+        count = 0
+        if max_items == 0:
+            return
+        page = self.get(url, **params)
+        while True:
+            next_url: Optional[str] = None
+            if isinstance(page, ResourceList):
+                items = page
+            elif isinstance(page, Resource) and "collection" in page:
+                items = page.collection
+                next_url = page.next_href
+            else:
+                raise TypeError(
+                    f"{redact_url(self.resolve_url(url))} did not answer with a collection or an array"
+                )
+            if len(items) == 0:
+                return
+            for item in items:
+                yield item
+                count += 1
+                if max_items is not None and count >= max_items:
+                    return
+            if not next_url:
+                return
+            page = self.get(next_url)
+
+    def download(
+        self,
+        source: Union[str, int, Resource],
+        target: Union[str, "os.PathLike[str]", Any],
+        *,
+        progress: Optional[Callable[[int, Optional[int]], None]] = None,
+        resume: bool = True,
+    ) -> int:
+        """Stream a track's audio or any media URL to a path or a binary file object.
+
+        ``source`` is a track (Resource), a track id or URN, an API path such as
+        ``'/tracks/soundcloud:tracks:123/stream'``, or a media URL. A path is written
+        through a temporary file renamed on success, so no partial file is ever left at
+        ``target``; a partial temporary file from an interrupted download is resumed with a
+        Range request when the server supports it. Returns the number of bytes written.
+        """
+        from .download import download
+
+        return download(self, source, target, progress=progress, resume=resume)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release pooled connections (the client can still be used; it reconnects)."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        auth = "token" if self._auth.token is not None else (
+            f"client_id={self._auth.client_id!r}" if self._auth.client_id else "no credentials"
+        )
+        return f"<soundcloud.Client {self.api_url} ({auth})>"
+
+
+def _read_error_body(response: Response) -> bytes:
+    try:
+        return response.read_all(MAX_ERROR_BODY)
+    except SoundCloudError:
+        return b""
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def _check_base_url(url: str, name: str) -> str:
+    if not isinstance(url, str):
+        raise TypeError(f"{name} must be a str URL, not {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name} must be an http(s) URL like 'https://api.soundcloud.com', not {url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{name} must not carry a query or fragment: {redact_url(url)!r}")
+    return url.rstrip("/")

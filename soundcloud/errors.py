@@ -1,0 +1,457 @@
+"""The exceptions raised by the soundcloud package.
+
+Every error the package raises derives from :class:`SoundCloudError`::
+
+    SoundCloudError
+    ├── TransportError                 no usable HTTP response arrived
+    │   ├── ConnectError               could not connect (refused, DNS, TLS handshake)
+    │   ├── TimeoutError               connect, read or total deadline passed (also builtin TimeoutError)
+    │   ├── ProtocolError              the peer broke HTTP (reset, truncated or garbage response)
+    │   └── UploadInterruptedError     the connection failed after an upload body began to go out
+    ├── HTTPError                      the API answered with a 4xx or 5xx status
+    │   ├── BadRequestError            400 (also ValueError)
+    │   ├── UnauthorizedError          401
+    │   ├── ForbiddenError             403
+    │   ├── NotFoundError              404
+    │   ├── UnprocessableEntityError   422 (also ValueError)
+    │   ├── TooManyRequestsError       429, with ``retry_after``
+    │   └── ServerError                5xx
+    ├── DecodeError                    a body that claims to be JSON is not (also ValueError)
+    ├── ResponseTooLargeError          a body or its headers exceed the configured limits
+    ├── RedirectError                  a redirect could not be followed
+    │   ├── TooManyRedirectsError      more hops than allowed, or a loop
+    │   └── InsecureRedirectError      an https URL redirected to plain http
+    └── OAuthError                     the authorization server refused (RFC 6749 section 5.2)
+        ├── InvalidGrantError          the code or refresh token is dead: authorize again
+        ├── InvalidClientError         client id or secret wrong
+        ├── RateLimitedTokenError      too many tokens requested (SoundCloud's token rate limit)
+        └── StateMismatchError         the ``state`` in the callback is not ours (also ValueError)
+
+No message, ``repr`` or pickled form of an error contains an access token, a refresh
+token or a client secret: URLs are shown with their credentials removed.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from email.utils import parsedate_to_datetime
+from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "BadRequestError",
+    "ConnectError",
+    "DecodeError",
+    "ForbiddenError",
+    "HTTPError",
+    "InsecureRedirectError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "NotFoundError",
+    "OAuthError",
+    "ProtocolError",
+    "RateLimitedTokenError",
+    "RedirectError",
+    "ResponseTooLargeError",
+    "ServerError",
+    "SoundCloudError",
+    "StateMismatchError",
+    "TimeoutError",
+    "TooManyRedirectsError",
+    "TooManyRequestsError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+    "UploadInterruptedError",
+    "redact_url",
+]
+
+# Query parameters that carry secrets; they are replaced before a URL is shown.
+SECRET_PARAMS: Final = frozenset(
+    {
+        "access_token",
+        "oauth_token",
+        "refresh_token",
+        "client_secret",
+        "code",
+        "code_verifier",
+        "password",
+    }
+)
+REDACTED: Final = "[redacted]"
+# How much of a non-JSON error body is kept on the exception (CloudFront HTML pages are large).
+MAX_KEPT_BODY: Final = 64 * 1024
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` with user info and secret query parameters replaced."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key in SECRET_PARAMS for key, _ in pairs):
+            query = urlencode(
+                [(key, REDACTED if key in SECRET_PARAMS else value) for key, value in pairs],
+                safe="[]",
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class SoundCloudError(Exception):
+    """Base class of every error raised by this package."""
+
+
+class TransportError(SoundCloudError):
+    """No usable HTTP response arrived: the connection failed, timed out or broke."""
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", cause: Optional[BaseException] = None
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.url = redact_url(url) if url else ""
+        self.cause = cause
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f"{self.method} {self.url}: " if self.url else ""
+        because = f" ({type(self.cause).__name__}: {self.cause})" if self.cause is not None else ""
+        return f"{where}{self.message}{because}"
+
+    def __reduce__(self) -> Union[str, Tuple[Any, ...]]:
+        return (_rebuild_transport, (type(self), self.message, self.method, self.url, self.cause))
+
+
+def _rebuild_transport(
+    cls: Type[TransportError], message: str, method: str, url: str, cause: Optional[BaseException]
+) -> TransportError:
+    return cls(message, method=method, url=url, cause=cause)
+
+
+class ConnectError(TransportError):
+    """The connection could not be made: refused, unknown host, or a failed TLS handshake."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """A connect, read or total deadline passed before the response arrived."""
+
+
+class ProtocolError(TransportError):
+    """The peer broke HTTP: reset the connection, sent garbage or a truncated body."""
+
+
+class UploadInterruptedError(TransportError):
+    """The connection failed after the request body had started to go out.
+
+    Such a request is never retried automatically: the server may have received it.
+    """
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class HTTPError(SoundCloudError):
+    """The API answered with an error status (4xx or 5xx).
+
+    ``message`` is SoundCloud's own explanation where the body carried one
+    (``message``, ``errors[].error_message``, ``error_description`` or ``error``).
+    """
+
+    status_code: int
+    headers: Dict[str, str]
+    url: str
+    method: str
+    body: bytes
+    message: str
+    error: Optional[str]
+    error_description: Optional[str]
+    errors: List[str]
+    reason: str
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        method: str = "",
+        url: str = "",
+        headers: Optional[Mapping[str, str]] = None,
+        body: bytes = b"",
+        reason: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.method = method
+        self.url = redact_url(url) if url else ""
+        self.headers = dict(headers or {})
+        self.body = body[:MAX_KEPT_BODY]
+        self.reason = reason
+        self.error = None
+        self.error_description = None
+        self.errors = []
+        self.message = ""
+        self._parse_body()
+        super().__init__(self._describe())
+
+    def _parse_body(self) -> None:
+        data = _json_or_none(self.body) if self.body else None
+        if not isinstance(data, dict):
+            return
+        error = data.get("error")
+        if isinstance(error, str):
+            self.error = error
+        description = data.get("error_description")
+        if isinstance(description, str):
+            self.error_description = description
+        errors = data.get("errors")
+        if isinstance(errors, list):
+            for item in errors:
+                if isinstance(item, dict) and isinstance(item.get("error_message"), str):
+                    self.errors.append(item["error_message"])
+        message = data.get("message")
+        # SoundCloud's "message" is often just the status ("404 - Not Found"): prefer the
+        # specific error messages when there are any.
+        candidates = [
+            "; ".join(self.errors),
+            self.error_description or "",
+            message if isinstance(message, str) else "",
+            self.error or "",
+        ]
+        self.message = next((text for text in candidates if text), "")
+
+    def _describe(self) -> str:
+        where = f"{self.method} {self.url} " if self.url else ""
+        status = f"{self.status_code} {self.reason}".rstrip()
+        said = f": {self.message}" if self.message else ""
+        return f"{where}failed with {status}{said}"
+
+    def __reduce__(self) -> Union[str, Tuple[Any, ...]]:
+        return (
+            _rebuild_http,
+            (type(self), self.status_code, self.method, self.url, self.headers, self.body, self.reason),
+        )
+
+
+def _rebuild_http(
+    cls: Type[HTTPError],
+    status_code: int,
+    method: str,
+    url: str,
+    headers: Dict[str, str],
+    body: bytes,
+    reason: str,
+) -> HTTPError:
+    return cls(status_code, method=method, url=url, headers=headers, body=body, reason=reason)
+
+
+class BadRequestError(HTTPError, ValueError):
+    """400: the request was malformed."""
+
+
+class UnauthorizedError(HTTPError):
+    """401: no valid access token (expired, revoked or missing)."""
+
+
+class ForbiddenError(HTTPError):
+    """403: the token may not do this (or CloudFront refused the request)."""
+
+
+class NotFoundError(HTTPError):
+    """404: no such resource."""
+
+
+class UnprocessableEntityError(HTTPError, ValueError):
+    """422: the parameters were understood but rejected."""
+
+
+class TooManyRequestsError(HTTPError):
+    """429: rate limited. ``retry_after`` is the wait in seconds when the server said."""
+
+    retry_after: Optional[float]
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        method: str = "",
+        url: str = "",
+        headers: Optional[Mapping[str, str]] = None,
+        body: bytes = b"",
+        reason: str = "",
+    ) -> None:
+        super().__init__(
+            status_code, method=method, url=url, headers=headers, body=body, reason=reason
+        )
+        self.retry_after = retry_after_seconds(self.headers)
+
+
+class ServerError(HTTPError):
+    """5xx: SoundCloud failed."""
+
+
+STATUS_ERRORS: Final[Dict[int, Type[HTTPError]]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: TooManyRequestsError,
+}
+
+
+def error_for_status(
+    status_code: int,
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    reason: str = "",
+) -> HTTPError:
+    """Build the HTTPError subclass that matches ``status_code``."""
+    cls = STATUS_ERRORS.get(status_code)
+    if cls is None:
+        cls = ServerError if status_code >= 500 else HTTPError
+    return cls(status_code, method=method, url=url, headers=headers, body=body, reason=reason)
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
+    """Seconds to wait from ``Retry-After`` (delta or HTTP date) or ``x-ratelimit-reset``."""
+    value = _header(headers, "retry-after")
+    if value is not None:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            import time
+
+            current = time.time() if now is None else now
+            return max(0.0, when.timestamp() - current)
+    reset = _header(headers, "x-ratelimit-reset")
+    if reset is not None:
+        try:
+            number = float(reset.strip())
+        except ValueError:
+            return None
+        import time
+
+        current = time.time() if now is None else now
+        # Seen both as an epoch timestamp and as seconds to wait.
+        return max(0.0, number - current) if number > 1_000_000_000 else max(0.0, number)
+    return None
+
+
+class DecodeError(SoundCloudError, ValueError):
+    """A body that claims to be JSON could not be decoded."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", body: bytes = b"") -> None:
+        self.message = message
+        self.method = method
+        self.url = redact_url(url) if url else ""
+        self.body = body[:MAX_KEPT_BODY]
+        where = f"{method} {self.url}: " if self.url else ""
+        super().__init__(f"{where}{message}")
+
+    def __reduce__(self) -> Union[str, Tuple[Any, ...]]:
+        return (_rebuild_decode, (self.message, self.method, self.url, self.body))
+
+
+def _rebuild_decode(message: str, method: str, url: str, body: bytes) -> DecodeError:
+    return DecodeError(message, method=method, url=url, body=body)
+
+
+class ResponseTooLargeError(SoundCloudError):
+    """A response body or its headers exceeded the configured limit."""
+
+
+class RedirectError(SoundCloudError):
+    """A redirect could not be followed."""
+
+
+class TooManyRedirectsError(RedirectError):
+    """More redirects than allowed, or a redirect loop."""
+
+
+class InsecureRedirectError(RedirectError):
+    """An https request was redirected to plain http; the client refuses to downgrade."""
+
+
+class OAuthError(SoundCloudError):
+    """The authorization server refused a request (RFC 6749 section 5.2 error response)."""
+
+    error: str = "oauth_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: Optional[str] = None,
+        error_description: Optional[str] = None,
+        status_code: Optional[int] = None,
+    ) -> None:
+        if error is not None:
+            self.error = error
+        self.error_description = error_description
+        self.status_code = status_code
+        self.message = message
+        super().__init__(message)
+
+    def __reduce__(self) -> Union[str, Tuple[Any, ...]]:
+        return (
+            _rebuild_oauth,
+            (type(self), self.message, self.error, self.error_description, self.status_code),
+        )
+
+
+def _rebuild_oauth(
+    cls: Type[OAuthError],
+    message: str,
+    error: str,
+    error_description: Optional[str],
+    status_code: Optional[int],
+) -> OAuthError:
+    return cls(message, error=error, error_description=error_description, status_code=status_code)
+
+
+class InvalidGrantError(OAuthError):
+    """The authorization code or refresh token is invalid, used or expired: authorize again."""
+
+    error = "invalid_grant"
+
+
+class InvalidClientError(OAuthError):
+    """The client id or secret was refused."""
+
+    error = "invalid_client"
+
+
+class RateLimitedTokenError(OAuthError):
+    """SoundCloud's token endpoint rate limit was hit (429 ``rate_limit_exceeded``)."""
+
+    error = "rate_limit_exceeded"
+
+
+class StateMismatchError(OAuthError, ValueError):
+    """The ``state`` returned to the redirect URI does not match the one we sent."""
+
+    error = "state_mismatch"
