@@ -1,0 +1,155 @@
+"""In-tree PEP 517 build backend: setuptools, plus mypy when a compiled wheel is asked for.
+
+``pyproject.toml`` names this module with ``backend-path = ["build_backend"]``.
+Every hook is setuptools' own (``setuptools.build_meta``) with three changes:
+
+* With ``SOUNDCLOUD_USE_MYPYC=1`` in the environment, ``get_requires_for_build_wheel``
+  (and its editable twin) add mypy to the build requirements, so a default build
+  never needs it, nor a compiler.
+* The hooks that only compute requirements, metadata or the sdist tell ``setup.py``
+  so (through ``SOUNDCLOUD_SETUP_PHASE``): it then skips running mypyc, which would
+  otherwise type-check and generate C once per hook, or fail before mypy is installed.
+* ``build_wheel`` refuses to return a pure wheel when a compiled one was asked for.
+
+``setup.py`` imports :func:`mypyc_requested` from here, so the variable is read
+the same way in both places.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import zipfile
+from typing import Dict, Iterator, List, Optional, Union
+
+from setuptools import build_meta as _setuptools
+
+__all__ = [
+    "build_editable",
+    "build_sdist",
+    "build_wheel",
+    "get_requires_for_build_editable",
+    "get_requires_for_build_sdist",
+    "get_requires_for_build_wheel",
+    "prepare_metadata_for_build_editable",
+    "prepare_metadata_for_build_wheel",
+]
+
+USE_MYPYC_ENV = "SOUNDCLOUD_USE_MYPYC"
+PHASE_ENV = "SOUNDCLOUD_SETUP_PHASE"
+# group_name (a predictable, in-package shared library name) appeared in mypy 1.17.
+MYPY_REQUIREMENT = "mypy>=1.17"
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+ConfigSettings = Optional[Dict[str, Union[str, List[str], None]]]
+
+
+def mypyc_requested() -> bool:
+    """Whether ``SOUNDCLOUD_USE_MYPYC`` asks for a compiled build; a typo is an error."""
+    value = os.environ.get(USE_MYPYC_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"{USE_MYPYC_ENV}={os.environ[USE_MYPYC_ENV]!r} is neither true (1, true, yes, on) "
+        "nor false (0, false, no, off, empty)"
+    )
+
+
+@contextlib.contextmanager
+def _metadata_phase() -> Iterator[None]:
+    """Tell setup.py that this hook builds no extension modules."""
+    previous = os.environ.get(PHASE_ENV)
+    os.environ[PHASE_ENV] = "metadata"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[PHASE_ENV]
+        else:
+            os.environ[PHASE_ENV] = previous
+
+
+def _with_mypy(requires: List[str]) -> List[str]:
+    return [*requires, MYPY_REQUIREMENT] if mypyc_requested() else list(requires)
+
+
+def get_requires_for_build_wheel(config_settings: ConfigSettings = None) -> List[str]:
+    with _metadata_phase():
+        return _with_mypy(_setuptools.get_requires_for_build_wheel(config_settings))
+
+
+def get_requires_for_build_editable(config_settings: ConfigSettings = None) -> List[str]:
+    with _metadata_phase():
+        return _with_mypy(_setuptools.get_requires_for_build_editable(config_settings))
+
+
+def get_requires_for_build_sdist(config_settings: ConfigSettings = None) -> List[str]:
+    with _metadata_phase():
+        return list(_setuptools.get_requires_for_build_sdist(config_settings))
+
+
+def prepare_metadata_for_build_wheel(
+    metadata_directory: str, config_settings: ConfigSettings = None
+) -> str:
+    with _metadata_phase():
+        return _setuptools.prepare_metadata_for_build_wheel(metadata_directory, config_settings)
+
+
+def prepare_metadata_for_build_editable(
+    metadata_directory: str, config_settings: ConfigSettings = None
+) -> str:
+    with _metadata_phase():
+        return _setuptools.prepare_metadata_for_build_editable(
+            metadata_directory, config_settings
+        )
+
+
+def build_sdist(sdist_directory: str, config_settings: ConfigSettings = None) -> str:
+    with _metadata_phase():
+        return _setuptools.build_sdist(sdist_directory, config_settings)
+
+
+def build_wheel(
+    wheel_directory: str,
+    config_settings: ConfigSettings = None,
+    metadata_directory: Optional[str] = None,
+) -> str:
+    name = _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
+    if mypyc_requested():
+        _check_compiled_wheel(os.path.join(wheel_directory, name))
+    return name
+
+
+def build_editable(
+    wheel_directory: str,
+    config_settings: ConfigSettings = None,
+    metadata_directory: Optional[str] = None,
+) -> str:
+    return _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
+
+
+def _check_compiled_wheel(path: str) -> None:
+    """Fail the build if a wheel that should be compiled is pure or spills outside the package."""
+    extensions = []
+    with zipfile.ZipFile(path) as wheel:
+        for member in wheel.namelist():
+            if member.endswith((".so", ".pyd")):
+                extensions.append(member)
+    problems = []
+    if path.endswith("-none-any.whl"):
+        problems.append("it is tagged none-any")
+    if not any(member.startswith("soundcloud/") for member in extensions):
+        problems.append("it holds no extension module")
+    outside = [member for member in extensions if not member.startswith("soundcloud/")]
+    if outside:
+        problems.append(f"extension modules outside the package: {outside}")
+    if problems:
+        os.remove(path)
+        raise RuntimeError(
+            f"{USE_MYPYC_ENV} is set but the wheel {os.path.basename(path)} is not a proper "
+            f"compiled wheel: {'; '.join(problems)}"
+        )
