@@ -1,0 +1,438 @@
+"""Statistics, targets and tables for the benchmark results (no I/O but ``describe_machine``)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+__all__ = [
+    "Target",
+    "describe_machine",
+    "evaluate_targets",
+    "fmt_num",
+    "paired_ratios",
+    "ratio",
+    "render_table",
+    "render_report",
+    "summarize",
+]
+
+
+def summarize(values: Sequence[float]) -> Dict[str, Any]:
+    """Median, quartiles, min and max of ``values`` (``n`` = how many)."""
+    vals = sorted(float(v) for v in values)
+    if not vals:
+        return {"n": 0, "median": None, "q1": None, "q3": None, "min": None, "max": None}
+    if len(vals) == 1:
+        q1 = q3 = vals[0]
+    else:
+        q1, _, q3 = statistics.quantiles(vals, n=4, method="inclusive")
+    return {
+        "n": len(vals),
+        "median": statistics.median(vals),
+        "q1": q1,
+        "q3": q3,
+        "min": vals[0],
+        "max": vals[-1],
+    }
+
+
+def ratio(a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]) -> Optional[float]:
+    """``median(a) / median(b)``, or None when either is missing or b is zero."""
+    if not a or not b or a.get("median") is None or not b.get("median"):
+        return None
+    return float(a["median"]) / float(b["median"])
+
+
+def paired_ratios(a: Sequence[float], b: Sequence[float]) -> Dict[str, Any]:
+    """Summary of the per-round ratios a[i]/b[i] (rounds ran back to back, so they pair)."""
+    return summarize([x / y for x, y in zip(a, b) if y])
+
+
+def fmt_num(v: Optional[float], digits: int = 3) -> str:
+    """A number with ``digits`` significant digits (no exponent for ordinary sizes); '–' for None."""
+    if v is None:
+        return "–"
+    av = abs(v)
+    if av >= 10 ** digits:
+        return f"{v:.0f}"
+    if av == 0:
+        return "0"
+    s = f"{v:.{digits}g}"
+    if "e" in s:
+        s = f"{v:.{max(digits - 1, 0)}f}"
+    return s
+
+
+def fmt_spread(s: Optional[Dict[str, Any]], kind: str = "iqr") -> str:
+    """``q1–q3`` (or ``min–max``) of a summary."""
+    if not s or s.get("median") is None:
+        return "–"
+    lo, hi = (s["q1"], s["q3"]) if kind == "iqr" else (s["min"], s["max"])
+    return f"{fmt_num(lo)}–{fmt_num(hi)}"
+
+
+def fmt_ratio(r: Optional[float]) -> str:
+    return "–" if r is None else f"{r:.2f}×"
+
+
+class Target:
+    """One PASS/FAIL line: ``value`` compared with ``limit`` by ``op`` ('<=' or '>=')."""
+
+    def __init__(
+        self,
+        name: str,
+        value: Optional[float],
+        op: str,
+        limit: float,
+        unit: str = "×",
+        spread: Optional[Dict[str, Any]] = None,
+        note: str = "",
+    ) -> None:
+        assert op in ("<=", ">=")
+        self.name = name
+        self.value = value
+        self.op = op
+        self.limit = limit
+        self.unit = unit
+        self.spread = spread
+        self.note = note
+
+    @property
+    def status(self) -> str:
+        if self.value is None:
+            return "N/A"
+        ok = self.value <= self.limit if self.op == "<=" else self.value >= self.limit
+        return "PASS" if ok else "FAIL"
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "op": self.op,
+            "limit": self.limit,
+            "unit": self.unit,
+            "status": self.status,
+            "paired_spread": self.spread,
+            "note": self.note,
+        }
+
+
+def _med(section: Dict[str, Any], contender: str, metric: str) -> Optional[Dict[str, Any]]:
+    c = section.get("contenders", {}).get(contender)
+    if not c:
+        return None
+    s = c.get(metric)
+    return s if isinstance(s, dict) else None
+
+
+def _rounds(section: Dict[str, Any], contender: str, metric: str) -> List[float]:
+    c = section.get("contenders", {}).get(contender) or {}
+    return list(c.get("rounds", {}).get(metric, []))
+
+
+def _ratio_target(
+    sections: Dict[str, Any], sec: str, metric: str, a: str, b: str, name: str, op: str, limit: float
+) -> Target:
+    s = sections.get(sec) or {}
+    spread = None
+    ra, rb = _rounds(s, a, metric), _rounds(s, b, metric)
+    if ra and rb and len(ra) == len(rb):
+        spread = paired_ratios(ra, rb)
+    return Target(name, ratio(_med(s, a, metric), _med(s, b, metric)), op, limit, spread=spread)
+
+
+def evaluate_targets(sections: Dict[str, Any]) -> List[Target]:
+    """The project's performance targets, computed from one run's ``sections``."""
+    t: List[Target] = []
+    t.append(_ratio_target(sections, "small_get", "cpu_us", "soundcloud", "floor",
+                           "small GET: client CPU vs http.client floor", "<=", 1.3))
+    t.append(_ratio_target(sections, "small_get", "cpu_us", "soundcloud", "requests",
+                           "small GET: client CPU vs requests.Session", "<=", 0.5))
+    t.append(_ratio_target(sections, "small_get", "wall_us", "soundcloud", "floor",
+                           "small GET: wall vs http.client floor", "<=", 1.2))
+    t.append(_ratio_target(sections, "collection_get", "wall_us", "soundcloud", "floor",
+                           "200-track GET: wall vs floor", "<=", 1.2))
+    t.append(_ratio_target(sections, "collection_get", "cpu_us", "soundcloud", "floor",
+                           "200-track GET: client CPU vs floor", "<=", 1.2))
+    imp = sections.get("import") or {}
+    metric = "import_us"
+    t.append(Target("import soundcloud vs import urllib.request",
+                    ratio(_med(imp, "soundcloud", metric), _med(imp, "urllib.request", metric)),
+                    "<=", 1.25))
+    t.append(Target("import soundcloud vs import requests",
+                    ratio(_med(imp, "soundcloud", metric), _med(imp, "requests", metric)),
+                    "<=", 0.4))
+    up = sections.get("upload") or {}
+    rss = _med(up, "soundcloud", "rss_mib")
+    t.append(Target("upload: peak RSS increase (MiB)", rss["median"] if rss else None, "<=", 16.0,
+                    unit=" MiB", note=f"{up.get('size_mib', '?')} MiB file"))
+    t.append(_ratio_target(sections, "upload", "mb_s", "soundcloud", "floor",
+                           "upload: throughput vs http.client floor", ">=", 0.8))
+    comp = sections.get("compiled") or {}
+    for path, d in sorted((comp.get("paths") or {}).items()):
+        if d.get("cpu_bound"):
+            sp = d.get("speedup")
+            t.append(Target(f"mypyc speedup: {path}", sp, ">=", 1.5, spread=d.get("paired_speedup")))
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str = "md") -> str:
+    """A Markdown pipe table (``fmt='md'``) or an RST simple table (``fmt='rst'``)."""
+    cols = len(headers)
+    cells = [list(headers)] + [[str(c) for c in r] + [""] * (cols - len(r)) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(cols)]
+    if fmt == "rst":
+        widths = [max(w, 1) for w in widths]
+        rule = "  ".join("=" * w for w in widths)
+        lines = [rule, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths)).rstrip(), rule]
+        for r in cells[1:]:
+            # an empty first cell would continue the previous row in RST
+            r = [r[0] or ".."] + r[1:]
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        lines.append(rule)
+        return "\n".join(lines)
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(cells[0], widths)) + " |"]
+    out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in cells[1:]:
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    return "\n".join(out)
+
+
+GET_LABELS = {
+    "floor": "http.client + json.loads (floor)",
+    "urllib": "urllib.request.urlopen + json.loads",
+    "requests": "requests.Session().get().json()",
+    "soundcloud": "soundcloud.Client.get()",
+}
+UPLOAD_LABELS = {
+    "floor": "http.client, streamed chunks (floor)",
+    "requests": "requests (files=)",
+    "soundcloud": "soundcloud client.post('/tracks', ...)",
+}
+
+
+def _heading(text: str, fmt: str, level: int = 2) -> str:
+    if fmt == "rst":
+        ch = "=" if level == 1 else ("-" if level == 2 else "~")
+        return f"{text}\n{ch * len(text)}"
+    return "#" * level + " " + text
+
+
+def _get_table(sec: Dict[str, Any], fmt: str) -> str:
+    rows = []
+    contenders = sec.get("contenders", {})
+    floor = contenders.get("floor", {})
+    for name, label in GET_LABELS.items():
+        c = contenders.get(name)
+        if c is None:
+            reason = (sec.get("unavailable") or {}).get(name)
+            if reason:
+                rows.append([label, "n/a", "", "", "n/a", "", ""])
+            continue
+        rows.append(
+            [
+                label,
+                fmt_num(c["cpu_us"]["median"]),
+                fmt_spread(c["cpu_us"]),
+                fmt_ratio(ratio(c["cpu_us"], floor.get("cpu_us"))),
+                fmt_num(c["wall_us"]["median"]),
+                fmt_spread(c["wall_us"]),
+                fmt_ratio(ratio(c["wall_us"], floor.get("wall_us"))),
+            ]
+        )
+    headers = ["contender", "CPU µs/req", "CPU IQR", "CPU ×floor", "wall µs/req", "wall IQR",
+               "wall ×floor"]
+    return render_table(headers, rows, fmt)
+
+
+def _notes(sec: Dict[str, Any]) -> List[str]:
+    out = []
+    for name, reason in (sec.get("unavailable") or {}).items():
+        out.append(f"* {name}: not measured ({reason})")
+    for name, err in (sec.get("errors") or {}).items():
+        out.append(f"* {name}: FAILED: {err}")
+    return out
+
+
+def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
+    """The whole human-readable report for a results document."""
+    out: List[str] = []
+    m = results.get("machine", {})
+    cfg = results.get("config", {})
+    out.append(_heading("soundcloud benchmarks", fmt, 1))
+    out.append("")
+    out.append(
+        f"Machine: {m.get('cpu_model', '?')}, {m.get('cores', '?')} cores "
+        f"({m.get('usable_cores', '?')} usable), {m.get('python', '?')} on {m.get('os', '?')}; "
+        f"soundcloud {m.get('soundcloud_version', '?')} @ {m.get('git_commit', '?')}."
+    )
+    out.append(
+        f"Server: {results.get('server', {}).get('description', '?')}. "
+        f"Pinning: {cfg.get('pinning', 'none')}. Mode: {'quick' if cfg.get('quick') else 'full'}; "
+        f"medians over rounds, rounds alternate between contenders, each contender in its own process."
+    )
+    sections = results.get("sections", {})
+    s = sections.get("small_get")
+    if s:
+        out += ["", _heading(f"Small GET (≈{s.get('body_bytes', '?')} B track JSON, keep-alive, sequential)", fmt), ""]
+        out.append(f"{s.get('rounds', '?')} rounds × {s.get('n', '?')} requests; client CPU = process time of the client process.")
+        out += ["", _get_table(s, fmt)] + _notes(s)
+    s = sections.get("collection_get")
+    if s:
+        out += ["", _heading(f"Collection GET (200 tracks, {s.get('body_bytes', '?')} B, every title read)", fmt), ""]
+        out.append(f"{s.get('rounds', '?')} rounds × {s.get('n', '?')} requests.")
+        out += ["", _get_table(s, fmt)] + _notes(s)
+    s = sections.get("import")
+    if s:
+        out += ["", _heading("Import time (fresh interpreter each run)", fmt), ""]
+        out.append(
+            f"{s.get('runs', '?')} runs each, interleaved, with `python -S` (no start-up .pth hooks; "
+            "site-packages on PYTHONPATH). importtime = sum of `-X importtime` cumulative µs of the "
+            "modules the import adds; wall Δ = `python -S -c 'import X'` minus `python -S -c pass`."
+        )
+        rows = []
+        base = (s.get("contenders") or {}).get("urllib.request", {})
+        for name, c in (s.get("contenders") or {}).items():
+            rows.append(
+                [
+                    f"import {name}",
+                    fmt_num(c["import_us"]["median"] / 1000.0) + " ms",
+                    fmt_spread({k: (v / 1000.0 if isinstance(v, float) else v) for k, v in c["import_us"].items()}),
+                    fmt_ratio(ratio(c["import_us"], base.get("import_us"))),
+                    fmt_num(c["wall_ms"]["median"]) + " ms",
+                    fmt_spread(c["wall_ms"]),
+                    str(c.get("modules", "–")),
+                ]
+            )
+        out += ["", render_table(["import", "importtime", "IQR (ms)", "×urllib.request", "wall Δ", "wall IQR (ms)", "modules added"], rows, fmt)]
+        out += _notes(s)
+    s = sections.get("upload")
+    if s:
+        out += ["", _heading(f"Upload ({s.get('size_mib', '?')} MiB file, multipart POST over loopback)", fmt), ""]
+        out.append(
+            f"{s.get('rounds', '?')} rounds, a fresh process per contender per round; RSS increase = "
+            f"peak RSS during the upload minus RSS before it ({s.get('rss_method', '?')})."
+        )
+        rows = []
+        contenders = s.get("contenders", {})
+        floor = contenders.get("floor", {})
+        for name, label in UPLOAD_LABELS.items():
+            c = contenders.get(name)
+            if c is None:
+                continue
+            rows.append(
+                [
+                    label,
+                    fmt_num(c["rss_mib"]["median"]),
+                    f"{fmt_num(c['rss_mib']['min'])}–{fmt_num(c['rss_mib']['max'])}",
+                    fmt_num(c["mb_s"]["median"]),
+                    fmt_spread(c["mb_s"], "minmax"),
+                    fmt_ratio(ratio(c["mb_s"], floor.get("mb_s"))),
+                    fmt_num(c["cpu_s"]["median"]),
+                ]
+            )
+        out += ["", render_table(["contender", "RSS +MiB", "min–max", "MB/s", "min–max", "×floor", "CPU s"], rows, fmt)]
+        out += _notes(s)
+    s = sections.get("compiled")
+    if s:
+        out += ["", _heading("Compiled (mypyc) vs pure Python", fmt), ""]
+        if s.get("skipped"):
+            out.append(f"Skipped: {s['skipped']}")
+        else:
+            out.append(
+                f"Pure: {s.get('pure_desc', '?')}. Compiled: {s.get('compiled_desc', '?')}. "
+                f"{s.get('rounds', '?')} rounds; µs per operation (CPU time)."
+            )
+            rows = []
+            for path, d in (s.get("paths") or {}).items():
+                if d.get("unavailable"):
+                    rows.append([path, "n/a", "", "n/a", "", d["unavailable"][:60]])
+                    continue
+                rows.append(
+                    [
+                        path,
+                        fmt_num(d["pure"]["median"]),
+                        fmt_spread(d["pure"]),
+                        fmt_num(d["compiled"]["median"]),
+                        fmt_spread(d["compiled"]),
+                        fmt_ratio(d.get("speedup")),
+                    ]
+                )
+            out += ["", render_table(["path", "pure µs", "IQR", "compiled µs", "IQR", "speedup"], rows, fmt)]
+    targets = results.get("targets") or []
+    if targets:
+        out += ["", _heading("Targets (ratios from this run)", fmt), ""]
+        rows = []
+        for t in targets:
+            unit = t.get("unit", "×")
+            val = "–" if t["value"] is None else (f"{t['value']:.2f}{unit}")
+            spread = t.get("paired_spread")
+            sp = f"{spread['min']:.2f}–{spread['max']:.2f}" if spread and spread.get("min") is not None else ""
+            rows.append([t["name"], val, sp, f"{t['op']} {t['limit']:g}{unit}", t["status"]])
+        out.append(render_table(["target", "measured", "per-round range", "goal", "result"], rows, fmt))
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def describe_machine(repo: str) -> Dict[str, Any]:
+    """CPU model, cores, Python, OS, and the package's version and commit."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 0
+    commit = "uncommitted"
+    try:
+        out = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            commit = out.stdout.strip()
+            dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "soundcloud"],
+                                   capture_output=True, text=True, timeout=10)
+            if dirty.stdout.strip():
+                commit += "+dirty"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    version = "?"
+    try:
+        ns: Dict[str, Any] = {}
+        with open(os.path.join(repo, "soundcloud", "_version.py")) as f:
+            src = f.read()
+        for line in src.splitlines():
+            if line.startswith("__version__"):
+                version = line.split("=", 1)[1].strip().strip("\"'")
+        del ns
+    except OSError:
+        pass
+    return {
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "python_executable": sys.executable,
+        "os": f"{platform.system()} {platform.release()}",
+        "soundcloud_version": version,
+        "git_commit": commit,
+    }

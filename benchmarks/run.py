@@ -1,0 +1,644 @@
+"""Run the soundcloud benchmark suite and print its tables (``make bench``).
+
+    python benchmarks/run.py            # full run: a few minutes on 2 cores
+    python benchmarks/run.py --quick    # smoke run: under ~30 s
+    python benchmarks/run.py --compiled # also build a mypyc wheel if dist/ has none
+    python benchmarks/run.py --format rst --from-json benchmarks/results.json   # re-render only
+
+What runs, side by side in one run (each contender in its own process, rounds alternating):
+
+1. a loopback server: nginx with a generated config (or a raw-socket fallback, said so);
+2. small GET, 3. 200-track collection GET: http.client floor, urllib, requests, soundcloud;
+4. import time of soundcloud, urllib.request and requests in fresh interpreters;
+5. a multipart upload of a large file: peak RSS increase and throughput;
+6. mypyc-compiled vs pure-Python builds of the package on its CPU-bound paths.
+
+Results go to stdout (Markdown or RST tables) and to ``benchmarks/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import zipfile
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import bench_data  # noqa: E402
+import bench_report  # noqa: E402
+import bench_servers  # noqa: E402
+from bench_worker import SCENARIOS  # noqa: E402
+
+WORKER = os.path.join(HERE, "bench_worker.py")
+CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "soundcloud-bench")
+PROXY_VARS = (
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+    "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
+    "SSL_CERT_DIR", "PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONPROFILEIMPORTTIME",
+)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Environments: which interpreter and sys.path each contender runs with
+
+
+class PyEnv:
+    """An interpreter plus the PYTHONPATH it runs with."""
+
+    def __init__(self, python: str, pythonpath: Optional[str], desc: str) -> None:
+        self.python = python
+        self.pythonpath = pythonpath
+        self.desc = desc
+
+    def environ(self) -> Dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+        if self.pythonpath:
+            env["PYTHONPATH"] = self.pythonpath
+        env["PYTHONHASHSEED"] = "0"
+        return env
+
+
+def pure_env() -> PyEnv:
+    return PyEnv(sys.executable, REPO, f"source tree {REPO} on {sys.executable}")
+
+
+def has_module(python: str, module: str) -> bool:
+    r = subprocess.run([python, "-c", f"import {module}"], capture_output=True, timeout=60,
+                       env=PyEnv(python, None, "").environ())
+    return r.returncode == 0
+
+
+def requests_env(allow_install: bool) -> Tuple[Optional[PyEnv], str]:
+    """An interpreter that can import requests: this one, or a cached venv built from
+    benchmarks/requirements.txt (requests is never a dependency of the package itself)."""
+    if has_module(sys.executable, "requests"):
+        return PyEnv(sys.executable, None, sys.executable), ""
+    ver = f"{sys.version_info[0]}{sys.version_info[1]}"
+    venv = os.path.join(CACHE, f"venv-py{ver}")
+    py = os.path.join(venv, "bin", "python")
+    if os.path.exists(py) and has_module(py, "requests"):
+        return PyEnv(py, None, py), ""
+    if not allow_install:
+        return None, "requests is not installed (pip install -r benchmarks/requirements.txt)"
+    log(f"creating {venv} for requests (benchmarks/requirements.txt) ...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
+        subprocess.run([py, "-m", "pip", "install", "-q", "-r", os.path.join(HERE, "requirements.txt")],
+                       check=True, timeout=600)
+    except (subprocess.SubprocessError, OSError) as e:
+        return None, f"could not install requests into {venv}: {e}"
+    return PyEnv(py, None, py), ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """A ``bench_worker.py`` process speaking one JSON line per command."""
+
+    def __init__(self, env: PyEnv, cpus: Optional[Sequence[int]]) -> None:
+        def pin() -> None:
+            if cpus:
+                os.sched_setaffinity(0, set(cpus))
+
+        self.proc = subprocess.Popen(
+            [env.python, WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            env=env.environ(),
+            cwd=HERE,
+            preexec_fn=pin,
+        )
+
+    def call(self, cmd: Dict[str, Any], timeout: float) -> Dict[str, Any]:
+        p = self.proc
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write((json.dumps(cmd) + "\n").encode())
+        p.stdin.flush()
+        ready, _, _ = select.select([p.stdout], [], [], timeout)
+        if not ready:
+            self.close()
+            raise WorkerError(f"worker timed out after {timeout} s on {cmd.get('cmd')}")
+        line = p.stdout.readline()
+        if not line:
+            err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+            raise WorkerError(f"worker died: {err.strip()[-2000:]}")
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        p = self.proc
+        if p.poll() is None:
+            try:
+                assert p.stdin is not None
+                p.stdin.write(b'{"cmd": "quit"}\n')
+                p.stdin.flush()
+                p.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                p.kill()
+                p.wait(timeout=10)
+        for f in (p.stdin, p.stdout, p.stderr):
+            if f:
+                f.close()
+
+
+def _start(env: PyEnv, cpus: Optional[Sequence[int]], setup: Dict[str, Any],
+           timeout: float = 120) -> Tuple[Optional[Worker], Dict[str, Any]]:
+    w = Worker(env, cpus)
+    try:
+        rep = w.call({"cmd": "setup", **setup}, timeout)
+    except WorkerError as e:
+        w.close()
+        return None, {"ok": False, "error": str(e)}
+    if not rep.get("ok"):
+        w.close()
+        return None, rep
+    return w, rep
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def run_alternating(
+    scenario: str,
+    contenders: Dict[str, PyEnv],
+    setup_extra: Dict[str, Any],
+    rounds: int,
+    n: int,
+    warmup: int,
+    cpus: Optional[Sequence[int]],
+) -> Dict[str, Any]:
+    """Persistent worker per contender; each round runs every contender once, order rotating."""
+    sec: Dict[str, Any] = {"rounds": rounds, "n": n, "contenders": {}, "unavailable": {}, "errors": {}}
+    workers: Dict[str, Worker] = {}
+    infos: Dict[str, Any] = {}
+    try:
+        for name, env in contenders.items():
+            w, rep = _start(env, cpus, {"scenario": scenario, "contender": name, "warmup": warmup, **setup_extra})
+            if w is None:
+                key = "unavailable" if rep.get("unavailable") else "errors"
+                sec[key][name] = rep.get("error", "?")
+                if rep.get("traceback"):
+                    log(rep["traceback"])
+                continue
+            workers[name] = w
+            infos[name] = rep.get("info", {})
+        per: Dict[str, Dict[str, List[float]]] = {k: {"cpu_us": [], "wall_us": []} for k in workers}
+        names = list(workers)
+        for r in range(rounds):
+            k = r % max(len(names), 1)
+            order = names[k:] + names[:k]
+            for name in order:
+                if name in sec["errors"]:
+                    continue
+                try:
+                    rep = workers[name].call({"cmd": "run", "n": n}, timeout=600)
+                except WorkerError as e:
+                    sec["errors"][name] = str(e)
+                    continue
+                if not rep.get("ok") or not rep.get("result_ok"):
+                    sec["errors"][name] = rep.get("error") or "wrong result"
+                    continue
+                per[name]["cpu_us"].append(rep["cpu"] / rep["n"] * 1e6)
+                per[name]["wall_us"].append(rep["wall"] / rep["n"] * 1e6)
+        for name, m in per.items():
+            if name in sec["errors"] or not m["cpu_us"]:
+                continue
+            sec["contenders"][name] = {
+                "cpu_us": bench_report.summarize(m["cpu_us"]),
+                "wall_us": bench_report.summarize(m["wall_us"]),
+                "rounds": m,
+                "info": infos.get(name, {}),
+            }
+    finally:
+        for w in workers.values():
+            w.close()
+    return sec
+
+
+def section_get(scenario: str, server: Any, envs: Dict[str, Optional[PyEnv]], reasons: Dict[str, str],
+                rounds: int, n: int, warmup: int, cpus: Optional[Sequence[int]]) -> Dict[str, Any]:
+    contenders = {c: envs[c] for c in SCENARIOS[scenario] if envs.get(c) is not None}
+    log(f"[{scenario}] {rounds} rounds × {n} requests: {', '.join(contenders)}")
+    sec = run_alternating(scenario, contenders, {"url": server.url}, rounds, n, warmup, cpus)  # type: ignore[arg-type]
+    for c in SCENARIOS[scenario]:
+        if envs.get(c) is None:
+            sec["unavailable"][c] = reasons.get(c, "unavailable")
+    body = bench_data.small_body() if scenario == "small_get" else bench_data.collection_body(200)
+    sec["body_bytes"] = len(body)
+    return sec
+
+
+def section_upload(server: Any, envs: Dict[str, Optional[PyEnv]], reasons: Dict[str, str], rounds: int,
+                   size_mib: int, cpus: Optional[Sequence[int]]) -> Dict[str, Any]:
+    sec: Dict[str, Any] = {"rounds": rounds, "size_mib": size_mib, "contenders": {}, "unavailable": {}, "errors": {}}
+    names = [c for c in SCENARIOS["upload"] if envs.get(c) is not None]
+    for c in SCENARIOS["upload"]:
+        if envs.get(c) is None:
+            sec["unavailable"][c] = reasons.get(c, "unavailable")
+    tmp = tempfile.mkdtemp(prefix="scbench-upload-")
+    path = os.path.join(tmp, "upload.bin")
+    size = size_mib * 1024 * 1024
+    log(f"[upload] {size_mib} MiB, {rounds} rounds, fresh process each: {', '.join(names)}")
+    try:
+        bench_data.make_upload_file(path, size)
+        per: Dict[str, Dict[str, List[float]]] = {k: {"rss_mib": [], "mb_s": [], "cpu_s": []} for k in names}
+        methods = set()
+        for r in range(rounds):
+            k = r % max(len(names), 1)
+            for name in names[k:] + names[:k]:
+                if name in sec["errors"] or name in sec["unavailable"]:
+                    continue
+                w, rep = _start(envs[name], cpus, {"scenario": "upload", "contender": name,  # type: ignore[arg-type]
+                                                   "url": server.url, "file": path, "warmup": 0,
+                                                   "check_first": False})
+                if w is None:
+                    key = "unavailable" if rep.get("unavailable") else "errors"
+                    sec[key][name] = rep.get("error", "?")
+                    continue
+                try:
+                    rep = w.call({"cmd": "run", "n": 1}, timeout=600)
+                except WorkerError as e:
+                    sec["errors"][name] = str(e)
+                    continue
+                finally:
+                    w.close()
+                if not rep.get("ok") or not rep.get("result_ok"):
+                    sec["errors"][name] = rep.get("error") or "upload not accepted (status/body)"
+                    if rep.get("traceback"):
+                        log(rep["traceback"])
+                    continue
+                methods.add("VmHWM after clear_refs" if rep.get("clear_refs") else "ru_maxrss delta")
+                per[name]["rss_mib"].append(rep["rss_increase_kib"] / 1024.0)
+                per[name]["mb_s"].append(size / rep["wall"] / 1e6)
+                per[name]["cpu_s"].append(rep["cpu"])
+        sec["rss_method"] = ", ".join(sorted(methods)) or "?"
+        for name, m in per.items():
+            if name in sec["errors"] or not m["mb_s"]:
+                continue
+            sec["contenders"][name] = {
+                "rss_mib": bench_report.summarize(m["rss_mib"]),
+                "mb_s": bench_report.summarize(m["mb_s"]),
+                "cpu_s": bench_report.summarize(m["cpu_s"]),
+                "rounds": m,
+            }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return sec
+
+
+_NOSITE_PATH: Dict[str, str] = {}
+
+
+def nosite_env(env: PyEnv) -> PyEnv:
+    """The same interpreter run with ``-S``: no ``site``, so no ``.pth`` start-up hooks.
+
+    Machines can carry ``.pth`` files that import modules at every start-up (this one has one
+    importing certifi, and with it tempfile, random, typing, zipfile...), which makes any later
+    import of those modules look free. Import cost is measured without ``site``; the
+    interpreter's site-packages go on PYTHONPATH instead, so third-party imports still resolve.
+    """
+    if env.python not in _NOSITE_PATH:
+        r = subprocess.run(
+            [env.python, "-c", "import sysconfig as s; p = s.get_paths(); print(p['purelib']); print(p['platlib'])"],
+            capture_output=True, text=True, timeout=60, env=PyEnv(env.python, None, "").environ(), check=True)
+        _NOSITE_PATH[env.python] = os.pathsep.join(dict.fromkeys(r.stdout.split()))
+    parts = [p for p in (env.pythonpath, _NOSITE_PATH[env.python]) if p]
+    return PyEnv(env.python, os.pathsep.join(parts), env.desc)
+
+
+def _importtime(env: PyEnv, module: Optional[str], cpus: Optional[Sequence[int]]) -> List[Tuple[str, int]]:
+    """One ``python -X importtime -c 'import module'``: (module, cumulative µs) per line;
+    -1 for nested lines (their time is inside a top-level line's cumulative)."""
+    code = f"import {module}" if module else "pass"
+
+    def pin() -> None:
+        if cpus:
+            os.sched_setaffinity(0, set(cpus))
+
+    r = subprocess.run([env.python, "-S", "-X", "importtime", "-c", code], capture_output=True, text=True,
+                       env=env.environ(), timeout=60, preexec_fn=pin)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "import failed")
+    entries: List[Tuple[str, int]] = []
+    for line in r.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        parts = line[len("import time:"):].split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2]
+        top = len(name) - len(name.lstrip()) <= 1  # nested imports are indented further
+        entries.append((name.strip(), int(parts[1]) if top else -1))
+    return entries
+
+
+def _wall_once(env: PyEnv, code: str, cpus: Optional[Sequence[int]]) -> float:
+    def pin() -> None:
+        if cpus:
+            os.sched_setaffinity(0, set(cpus))
+
+    t0 = time.perf_counter()
+    subprocess.run([env.python, "-S", "-c", code], check=True, env=env.environ(), timeout=60,
+                   stdout=subprocess.DEVNULL, preexec_fn=pin)
+    return time.perf_counter() - t0
+
+
+def section_import(targets: Dict[str, Optional[PyEnv]], runs: int, cpus: Optional[Sequence[int]],
+                   reasons: Dict[str, str]) -> Dict[str, Any]:
+    """Import cost in fresh interpreters: ``-X importtime`` sum and wall minus ``-c pass``."""
+    sec: Dict[str, Any] = {"runs": runs, "contenders": {}, "unavailable": {}, "errors": {}}
+    avail = {}
+    for label, env in targets.items():
+        if env is None:
+            sec["unavailable"][label] = reasons.get(label, "unavailable")
+        else:
+            avail[label] = nosite_env(env)
+    log(f"[import] {runs} runs each: {', '.join(avail)}")
+    # modules already imported by a bare interpreter, per interpreter
+    bare_mods: Dict[str, set] = {}
+    for env in avail.values():
+        if env.python not in bare_mods:
+            bare_mods[env.python] = {name for name, _ in _importtime(env, None, cpus)}
+    per: Dict[str, Dict[str, List[float]]] = {k: {"import_us": [], "wall_ms": [], "bare_ms": []} for k in avail}
+    mods: Dict[str, int] = {}
+    labels = list(avail)
+    # one warm-up each (writes .pyc files)
+    for label in list(labels):
+        module = label.split(" ")[0]
+        try:
+            _importtime(avail[label], module, cpus)
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            sec["errors"][label] = str(e)
+            labels.remove(label)
+    for r in range(runs):
+        k = r % max(len(labels), 1)
+        for label in labels[k:] + labels[:k]:
+            env = avail[label]
+            module = label.split(" ")[0]
+            total = 0
+            count = 0
+            for name, cum in _importtime(env, module, cpus):
+                if name in bare_mods[env.python]:
+                    continue
+                count += 1
+                if cum >= 0:
+                    total += cum
+            mods[label] = count
+            per[label]["import_us"].append(float(total))
+            bare = _wall_once(env, "pass", cpus)
+            full = _wall_once(env, f"import {module}", cpus)
+            per[label]["bare_ms"].append(bare * 1000)
+            per[label]["wall_ms"].append((full - bare) * 1000)
+    for label, m in per.items():
+        if label in sec["errors"]:
+            continue
+        sec["contenders"][label] = {
+            "import_us": bench_report.summarize(m["import_us"]),
+            "wall_ms": bench_report.summarize(m["wall_ms"]),
+            "bare_ms": bench_report.summarize(m["bare_ms"]),
+            "modules": mods.get(label),
+            "python": avail[label].python,
+            "rounds": m,
+        }
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled build
+
+
+def _wheel_tag() -> str:
+    return f"cp{sys.version_info[0]}{sys.version_info[1]}"
+
+
+def find_wheel() -> Optional[str]:
+    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    arch = plat.split("_", 1)[-1] if plat.startswith("linux") else plat
+    cands = sorted(glob.glob(os.path.join(REPO, "dist", f"soundcloud-*-{_wheel_tag()}-*.whl")), key=os.path.getmtime)
+    cands = [c for c in cands if arch in c or "manylinux" in c or "linux" in c]
+    return cands[-1] if cands else None
+
+
+def build_wheel(outdir: str) -> Tuple[Optional[str], str]:
+    """``SOUNDCLOUD_USE_MYPYC=1 python -m build --wheel`` into ``outdir``."""
+    env = dict(os.environ, SOUNDCLOUD_USE_MYPYC="1")
+    log("building a mypyc wheel (SOUNDCLOUD_USE_MYPYC=1 python -m build --wheel) ...")
+    errs = []
+    for extra in (["--no-isolation"], []):
+        r = subprocess.run([sys.executable, "-m", "build", "--wheel", *extra, "--outdir", outdir, REPO],
+                           capture_output=True, text=True, env=env, timeout=900)
+        wheels = glob.glob(os.path.join(outdir, "*.whl"))
+        if r.returncode == 0 and wheels:
+            return wheels[0], ""
+        errs.append((r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"])
+    return None, f"wheel build failed: {errs}"
+
+
+def compiled_env(mode: str, tmp: str) -> Tuple[Optional[PyEnv], str]:
+    """An env importing a compiled soundcloud: dist/*.whl (or a fresh build) unpacked into tmp."""
+    if mode == "no":
+        return None, "disabled (--no-compiled)"
+    wheel = find_wheel()
+    if wheel is None and mode == "yes":
+        wheel, err = build_wheel(os.path.join(tmp, "dist"))
+        if wheel is None:
+            return None, err
+    if wheel is None:
+        return None, f"no dist/soundcloud-*-{_wheel_tag()}-*.whl (run `make wheels`, or pass --compiled)"
+    site = os.path.join(tmp, "site")
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(site)  # a wheel is a zip of its site-packages tree: this is an install
+    env = PyEnv(sys.executable, site, f"{os.path.basename(wheel)} on {sys.executable}")
+    probe = subprocess.run(
+        [env.python, "-c", "import soundcloud.encoding as e, soundcloud; print(e.__file__)"],
+        capture_output=True, text=True, env=env.environ(), timeout=60, cwd=tmp)
+    if probe.returncode != 0:
+        return None, f"compiled wheel does not import: {probe.stderr.strip().splitlines()[-1:]}"
+    if not probe.stdout.strip().endswith((".so", ".pyd")):
+        return None, f"{os.path.basename(wheel)} is not compiled (soundcloud.encoding is {probe.stdout.strip()})"
+    return env, ""
+
+
+CPU_PATHS = {
+    "encode_params (nested)": ("cpu_encode_params", True, 2000),
+    "multipart framing (200 fields)": ("cpu_multipart", True, 500),
+    "Resource: wrap 200 tracks + titles": ("cpu_resource", True, 100),
+    "small GET (client-side CPU)": ("small_get", False, 1000),
+}
+
+
+def section_compiled(server: Any, cenv: Optional[PyEnv], why: str, rounds: int, scale: float,
+                     cpus: Optional[Sequence[int]]) -> Dict[str, Any]:
+    if cenv is None:
+        return {"skipped": why}
+    penv = pure_env()
+    sec: Dict[str, Any] = {"rounds": rounds, "pure_desc": penv.desc, "compiled_desc": cenv.desc, "paths": {}}
+    for label, (scenario, cpu_bound, n) in CPU_PATHS.items():
+        n = max(int(n * scale), 5)
+        log(f"[compiled] {label}: {rounds} rounds × {n}")
+        sub = run_alternating(scenario, {"pure": penv, "compiled": cenv},
+                              {"url": server.url, "contender": "soundcloud"}, rounds, n, max(n // 10, 2), cpus)
+        # run_alternating names contenders by env label; the setup's contender is soundcloud
+        d: Dict[str, Any] = {"cpu_bound": cpu_bound, "n": n}
+        if len(sub["contenders"]) < 2:
+            d["unavailable"] = "; ".join(f"{k}: {v}" for k, v in {**sub["unavailable"], **sub["errors"]}.items()) or "?"
+            if cpu_bound:
+                d["cpu_bound"] = False  # nothing to judge
+        else:
+            p, c = sub["contenders"]["pure"], sub["contenders"]["compiled"]
+            d["pure"], d["compiled"] = p["cpu_us"], c["cpu_us"]
+            d["speedup"] = bench_report.ratio(p["cpu_us"], c["cpu_us"])
+            d["paired_speedup"] = bench_report.paired_ratios(p["rounds"]["cpu_us"], c["rounds"]["cpu_us"])
+            d["compiled_info"] = c.get("info", {})
+        sec["paths"][label] = d
+    return sec
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short smoke run (< ~30 s)")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--compiled", dest="compiled", action="store_const", const="yes",
+                   help="compare against a mypyc build, building a wheel if dist/ has none")
+    g.add_argument("--no-compiled", dest="compiled", action="store_const", const="no",
+                   help="skip the compiled-vs-pure section")
+    ap.set_defaults(compiled="auto")
+    ap.add_argument("--only", default="", help="comma list of sections: small,collection,import,upload,compiled")
+    ap.add_argument("--server", choices=("auto", "nginx", "fallback"), default="auto")
+    ap.add_argument("--rounds", type=int, default=0, help="override the number of rounds")
+    ap.add_argument("--upload-mib", type=int, default=0, help="upload file size (default 256; 32 with --quick)")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate cores")
+    ap.add_argument("--no-install", action="store_true", help="never create the requests venv")
+    ap.add_argument("--format", choices=("md", "rst"), default="md")
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"), help="where to write results")
+    ap.add_argument("--from-json", default="", help="only re-render the tables of a results file")
+    return ap.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as f:
+            print(bench_report.render_report(json.load(f), args.format), end="")
+        return 0
+    t_start = time.monotonic()
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    want = lambda s: not only or s in only  # noqa: E731
+    q = args.quick
+    rounds = args.rounds or (3 if q else 11)
+    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    pin = not args.no_pin and ncpu >= 2
+    server_cpus = [sorted(os.sched_getaffinity(0))[1]] if pin else None
+    client_cpus = [sorted(os.sched_getaffinity(0))[0]] if pin else None
+
+    machine = bench_report.describe_machine(REPO)
+    results: Dict[str, Any] = {
+        "machine": machine,
+        "config": {
+            "quick": q,
+            "rounds": rounds,
+            "pinning": f"server on CPU {server_cpus[0]}, clients on CPU {client_cpus[0]}" if pin else "none",  # type: ignore[index]
+            "argv": sys.argv[1:] if argv is None else argv,
+        },
+        "sections": {},
+    }
+    log(f"machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['python']}")
+
+    penv = pure_env()
+    renv, rwhy = requests_env(allow_install=not args.no_install)
+    sc_ok = subprocess.run([penv.python, "-c", "import soundcloud; soundcloud.Client"], capture_output=True,
+                           text=True, env=penv.environ(), timeout=60, cwd=HERE)
+    sc_why = "" if sc_ok.returncode == 0 else ("soundcloud does not import yet: " + (sc_ok.stderr.strip().splitlines() or ["?"])[-1])
+    envs: Dict[str, Optional[PyEnv]] = {
+        "floor": penv,
+        "urllib": penv,
+        "requests": renv,
+        "soundcloud": penv if not sc_why else None,
+    }
+    reasons = {"requests": rwhy, "soundcloud": sc_why}
+
+    tmp = tempfile.mkdtemp(prefix="scbench-")
+    server = None
+    try:
+        prefer = args.server != "fallback"
+        if args.server == "nginx" and not bench_servers.find_nginx():
+            raise SystemExit("--server nginx: nginx is not installed (apt-get install nginx-light)")
+        server = bench_servers.start_server(prefer_nginx=prefer, cpus=server_cpus)
+        results["server"] = {"kind": server.kind, "description": server.describe(), "url": server.url}
+        log(f"server: {server.describe()} at {server.url}")
+        S = results["sections"]
+        if want("small"):
+            S["small_get"] = section_get("small_get", server, envs, reasons, rounds,
+                                         200 if q else 1000, 50 if q else 300, client_cpus)
+        if want("collection"):
+            S["collection_get"] = section_get("collection_get", server, envs, reasons, rounds,
+                                              15 if q else 100, 5 if q else 30, client_cpus)
+        if want("import"):
+            targets = {
+                "urllib.request": penv,
+                "requests": renv,
+                "soundcloud": envs["soundcloud"],
+            }
+            S["import"] = section_import(targets, 5 if q else 25, client_cpus,
+                                         {"requests": rwhy, "soundcloud": sc_why})
+        if want("upload"):
+            S["upload"] = section_upload(server, envs, reasons, 1 if q else 5,
+                                         args.upload_mib or (32 if q else 256), client_cpus)
+        if want("compiled"):
+            if sc_why:
+                S["compiled"] = {"skipped": sc_why}
+            else:
+                mode = args.compiled
+                if q and mode == "auto":
+                    mode = "auto"  # quick runs use a dist/ wheel when present, never build
+                cenv, why = compiled_env(mode, tmp)
+                S["compiled"] = section_compiled(server, cenv, why, 3 if q else 9, 0.2 if q else 1.0, client_cpus)
+                if cenv is not None and "import" in S:
+                    imp = section_import({"soundcloud (compiled)": cenv}, 5 if q else 25, client_cpus, {})
+                    S["import"]["contenders"].update(imp["contenders"])
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    results["targets"] = [t.as_dict() for t in bench_report.evaluate_targets(results["sections"])]
+    results["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    print(bench_report.render_report(results, args.format), end="")
+    print(f"\n(total {results['elapsed_s']} s; results written to {os.path.relpath(args.json)})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, sort_keys=True)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
