@@ -163,9 +163,8 @@ class Resource:
         self._info = info
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails, so methods and slots win over JSON keys.
-        if name.startswith("__"):
-            raise AttributeError(name)
+        # Only called when normal lookup fails, so methods and properties win over JSON keys.
+        # This is the hot path of reading a collection: keep it to one dict lookup.
         try:
             value = self._data[name]
         except KeyError:
@@ -173,7 +172,11 @@ class Resource:
                 f"{type(self).__name__} has no field {name!r}"
                 f" (fields: {', '.join(sorted(self._data)) or 'none'})"
             ) from None
-        return _wrap(value)
+        if isinstance(value, dict):
+            return Resource(value)
+        if isinstance(value, list):
+            return ResourceList(value)
+        return value
 
     def __getitem__(self, key: str) -> Any:
         return _wrap(self._data[key])
@@ -216,8 +219,17 @@ class Resource:
 
     @property
     def url(self) -> str:
-        """The URL that answered (after redirects); ``self['url']`` reads a JSON field of that name."""
-        return self._info.url
+        """The URL that answered (after redirects).
+
+        On a nested object (which has no response of its own) this is its ``url`` field, so
+        ``profile.url`` reads naturally; on a response, ``self['url']`` reads the field.
+        """
+        info = self._info
+        if info is NO_RESPONSE:
+            value = self._data.get("url")
+            if isinstance(value, str):
+                return value
+        return info.url
 
     @property
     def headers(self) -> Headers:
