@@ -189,14 +189,15 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str
     """A Markdown pipe table (``fmt='md'``) or an RST simple table (``fmt='rst'``)."""
     cols = len(headers)
     cells = [list(headers)] + [[str(c) for c in r] + [""] * (cols - len(r)) for r in rows]
+    if fmt == "rst":
+        # an empty first cell would continue the previous row in RST: use an empty comment
+        cells = [cells[0]] + [[r[0] or ".."] + r[1:] for r in cells[1:]]
     widths = [max(len(r[i]) for r in cells) for i in range(cols)]
     if fmt == "rst":
         widths = [max(w, 1) for w in widths]
         rule = "  ".join("=" * w for w in widths)
         lines = [rule, "  ".join(h.ljust(w) for h, w in zip(cells[0], widths)).rstrip(), rule]
         for r in cells[1:]:
-            # an empty first cell would continue the previous row in RST
-            r = [r[0] or ".."] + r[1:]
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         lines.append(rule)
         return "\n".join(lines)

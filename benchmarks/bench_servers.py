@@ -59,7 +59,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_listening(port: int, proc: subprocess.Popen, deadline_s: float = 10.0) -> None:
+def wait_listening(port: int, proc: "subprocess.Popen[bytes]", deadline_s: float = 10.0) -> None:
     """Return once something accepts connections on ``port``; raise if ``proc`` dies first."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
@@ -113,7 +113,7 @@ class NginxServer:
         os.chmod(self.root, 0o755)
         for name in os.listdir(self.root):
             os.chmod(os.path.join(self.root, name), 0o644)
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: Optional["subprocess.Popen[bytes]"] = None
         self.port = 0
         self.sink = ""
         self.version = ""
@@ -247,12 +247,15 @@ class FallbackServer:
 
     kind = "fallback"
 
-    def __init__(self, cpus: Optional[Sequence[int]] = None) -> None:
+    def __init__(self, cpus: Optional[Sequence[int]] = None, site: Optional[Dict[str, bytes]] = None) -> None:
         self.cpus = cpus
         self.tmp = tempfile.mkdtemp(prefix="scbench-fallback-")
         self.root = os.path.join(self.tmp, "www")
         write_site(self.root)
-        self.proc: Optional[subprocess.Popen] = None
+        for name, content in (site or {}).items():  # overrides, for the harness's own tests
+            with open(os.path.join(self.root, name), "wb") as f:
+                f.write(content)
+        self.proc: Optional["subprocess.Popen[str]"] = None
         self.port = 0
 
     @property

@@ -27,7 +27,7 @@ import resource
 import sys
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import bench_data
 
@@ -132,6 +132,20 @@ def _find_multipart() -> Callable[[List[Tuple[str, Any]]], Op]:
             total += len(chunk)
         return total
 
+    body_cls = getattr(encoding, "MultipartBody", None)
+    if body_cls is not None:
+        # MultipartBody(fields) with content_type, content_length and chunk iteration
+        def make_body(fields: List[Tuple[str, Any]], cls: Any = body_cls) -> Op:
+            def op() -> int:
+                body = cls(fields)
+                n = drain(body)
+                if n != body.content_length:
+                    raise AssertionError(f"framed {n} bytes, announced {body.content_length}")
+                return n
+
+            return op
+
+        return make_body
     for name in ("MultipartStream", "MultipartEncoder", "Multipart"):
         cls = getattr(encoding, name, None)
         if cls is not None:
@@ -279,7 +293,7 @@ def setup_upload(contender: str, url: str, path: str) -> Tuple[Op, Callable[[Any
         def op() -> Any:
             pre, post, boundary = _multipart_floor_parts(title, fname, size)
 
-            def body():  # type: ignore[no-untyped-def]
+            def body() -> Iterator[bytes]:
                 yield pre
                 with open(path, "rb") as f:
                     read = f.read

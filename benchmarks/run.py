@@ -31,7 +31,7 @@ import sysconfig
 import tempfile
 import time
 import zipfile
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -381,7 +381,7 @@ def section_import(targets: Dict[str, Optional[PyEnv]], runs: int, cpus: Optiona
             avail[label] = nosite_env(env)
     log(f"[import] {runs} runs each: {', '.join(avail)}")
     # modules already imported by a bare interpreter, per interpreter
-    bare_mods: Dict[str, set] = {}
+    bare_mods: Dict[str, Set[str]] = {}
     for env in avail.values():
         if env.python not in bare_mods:
             bare_mods[env.python] = {name for name, _ in _importtime(env, None, cpus)}
@@ -552,7 +552,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     t_start = time.monotonic()
     only = {s.strip() for s in args.only.split(",") if s.strip()}
-    want = lambda s: not only or s in only  # noqa: E731
+
+    def want(section: str) -> bool:
+        return not only or section in only
+
     q = args.quick
     rounds = args.rounds or (3 if q else 11)
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,263 @@
+"""The benchmark harness (benchmarks/) works: statistics, targets, tables, servers, workers.
+
+No timing is asserted: these tests run every piece once against real loopback servers (the
+raw-socket fallback server always; nginx only when installed) and check the results are the
+right shape and the contenders did the work they claim.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+if not (BENCH / "run.py").exists():  # the suite also runs from a copy of tests/ against wheels
+    pytest.skip("benchmarks/ is not next to this tests/ directory", allow_module_level=True)
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import bench_data  # noqa: E402
+import bench_report  # noqa: E402
+import bench_servers  # noqa: E402
+import run as bench_run  # noqa: E402
+
+
+def _soundcloud_client_ready() -> bool:
+    r = subprocess.run(
+        [sys.executable, "-c", "import soundcloud; soundcloud.Client"],
+        capture_output=True,
+        env=bench_run.pure_env().environ(),
+        timeout=60,
+    )
+    return r.returncode == 0
+
+
+def _has_requests() -> bool:
+    return bench_run.has_module(sys.executable, "requests")
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics, targets, tables
+
+
+def test_summarize_median_quartiles_and_extremes() -> None:
+    s = bench_report.summarize([5, 1, 3, 2, 4])
+    assert s == {"n": 5, "median": 3.0, "q1": 2.0, "q3": 4.0, "min": 1.0, "max": 5.0}
+    assert bench_report.summarize([7])["q1"] == 7.0
+    empty = bench_report.summarize([])
+    assert empty["median"] is None
+
+
+def test_ratio_and_paired_ratios() -> None:
+    a = bench_report.summarize([2, 4, 6])
+    b = bench_report.summarize([1, 2, 3])
+    assert bench_report.ratio(a, b) == pytest.approx(2.0)
+    assert bench_report.ratio(a, None) is None
+    assert bench_report.ratio(a, bench_report.summarize([0, 0])) is None
+    p = bench_report.paired_ratios([2, 3, 8], [1, 3, 2])
+    assert (p["min"], p["median"], p["max"]) == (1.0, 2.0, 4.0)
+
+
+def test_target_status() -> None:
+    assert bench_report.Target("x", 1.29, "<=", 1.3).status == "PASS"
+    assert bench_report.Target("x", 1.31, "<=", 1.3).status == "FAIL"
+    assert bench_report.Target("x", 0.79, ">=", 0.8).status == "FAIL"
+    assert bench_report.Target("x", None, ">=", 0.8).status == "N/A"
+
+
+def _get_section(floor: float, sc: float, req: float) -> Dict[str, Any]:
+    def c(cpu: float, wall: float) -> Dict[str, Any]:
+        return {
+            "cpu_us": bench_report.summarize([cpu] * 3),
+            "wall_us": bench_report.summarize([wall] * 3),
+            "rounds": {"cpu_us": [cpu] * 3, "wall_us": [wall] * 3},
+        }
+
+    return {"contenders": {"floor": c(floor, floor * 2), "soundcloud": c(sc, sc * 2), "requests": c(req, req * 2)}}
+
+
+def test_evaluate_targets_computes_ratios_from_medians() -> None:
+    sections: Dict[str, Any] = {
+        "small_get": _get_section(100.0, 125.0, 400.0),
+        "collection_get": _get_section(1000.0, 1300.0, 2000.0),
+        "import": {
+            "contenders": {
+                "urllib.request": {"import_us": bench_report.summarize([10000.0])},
+                "requests": {"import_us": bench_report.summarize([40000.0])},
+                "soundcloud": {"import_us": bench_report.summarize([12000.0])},
+            }
+        },
+        "upload": {
+            "size_mib": 256,
+            "contenders": {
+                "floor": {"mb_s": bench_report.summarize([1000.0]), "rounds": {"mb_s": [1000.0]}},
+                "soundcloud": {
+                    "mb_s": bench_report.summarize([850.0]),
+                    "rss_mib": bench_report.summarize([3.5]),
+                    "rounds": {"mb_s": [850.0]},
+                },
+            },
+        },
+        "compiled": {"paths": {"enc": {"cpu_bound": True, "speedup": 1.4}, "get": {"cpu_bound": False, "speedup": 1.1}}},
+    }
+    got: Dict[str, Any] = {t.name: (t.value, t.status) for t in bench_report.evaluate_targets(sections)}
+    assert got["small GET: client CPU vs http.client floor"] == (pytest.approx(1.25), "PASS")
+    assert got["small GET: client CPU vs requests.Session"] == (pytest.approx(0.3125), "PASS")
+    assert got["200-track GET: client CPU vs floor"] == (pytest.approx(1.3), "FAIL")
+    assert got["import soundcloud vs import urllib.request"] == (pytest.approx(1.2), "PASS")
+    assert got["import soundcloud vs import requests"] == (pytest.approx(0.3), "PASS")
+    assert got["upload: peak RSS increase (MiB)"] == (pytest.approx(3.5), "PASS")
+    assert got["upload: throughput vs http.client floor"] == (pytest.approx(0.85), "PASS")
+    assert got["mypyc speedup: enc"] == (pytest.approx(1.4), "FAIL")
+    assert "mypyc speedup: get" not in got  # not a CPU-bound path: reported, not judged
+
+
+def test_render_table_markdown_and_rst() -> None:
+    md = bench_report.render_table(["a", "bb"], [["1", "2"], ["333", ""]], "md")
+    assert md.splitlines() == ["| a   | bb |", "|-----|----|", "| 1   | 2  |", "| 333 |    |"]
+    rst = bench_report.render_table(["a", "bb"], [["1", "2"], ["", "x"]], "rst")
+    lines = rst.splitlines()
+    assert lines[0] == lines[2] == lines[-1] == "==  =="
+    assert lines[4].startswith("..")  # an empty first cell would join the row above
+
+
+def test_render_report_and_from_json(tmp_path: Path) -> None:
+    results: Dict[str, Any] = {
+        "machine": {"cpu_model": "Test CPU", "cores": 2},
+        "config": {"quick": True},
+        "server": {"description": "test"},
+        "sections": {"small_get": {**_get_section(100.0, 140.0, 400.0), "rounds": 3, "n": 10, "body_bytes": 1}},
+    }
+    results["targets"] = [t.as_dict() for t in bench_report.evaluate_targets(results["sections"])]
+    text = bench_report.render_report(results, "md")
+    assert "Test CPU" in text and "1.40×" in text and "FAIL" in text and "PASS" in text
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--from-json", str(path), "--format", "rst"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Test CPU" in out.stdout and "=====" in out.stdout
+
+
+def test_fixture_data_shapes() -> None:
+    small = json.loads(bench_data.small_body())
+    assert 800 < len(bench_data.small_body()) < 2000 and small["kind"] == "track"
+    coll = json.loads(bench_data.collection_body(200))
+    assert len(coll["collection"]) == 200 and coll["next_href"] is None
+    assert len(set(bench_data.track_titles(coll))) == 200
+
+
+def test_importtime_parser_sees_top_level_modules() -> None:
+    env = bench_run.nosite_env(bench_run.PyEnv(sys.executable, None, "test"))
+    entries = dict(bench_run._importtime(env, "json", None))
+    assert entries["json"] > 0  # top level: a cumulative time
+    assert entries.get("json.decoder") == -1  # nested inside json
+
+
+# ---------------------------------------------------------------------------------------------
+# servers and workers
+
+
+@pytest.fixture(scope="module")
+def fallback() -> Iterator[bench_servers.FallbackServer]:
+    srv = bench_servers.FallbackServer().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _one_run(setup: Dict[str, Any], n: int = 1) -> Dict[str, Any]:
+    w, rep = bench_run._start(bench_run.pure_env(), None, setup, timeout=60)
+    if w is None:
+        if rep.get("unavailable") or "NotImplementedError" in rep.get("error", ""):
+            pytest.skip(rep.get("error", "unavailable"))
+        raise AssertionError(rep)
+    try:
+        out = w.call({"cmd": "run", "n": n}, timeout=60)
+    finally:
+        w.close()
+    if not out["ok"] and "NotImplementedError" in out.get("error", ""):
+        pytest.skip(out["error"])  # the package's part is not written yet
+    assert out["ok"], out
+    assert out["result_ok"] is True
+    assert out["n"] == n and out["cpu"] >= 0 and out["wall"] > 0
+    return out
+
+
+@pytest.mark.parametrize("scenario", ["small_get", "collection_get"])
+@pytest.mark.parametrize("contender", ["floor", "urllib", "requests", "soundcloud"])
+def test_get_contenders_do_the_work(fallback: bench_servers.FallbackServer, scenario: str, contender: str) -> None:
+    if contender == "requests" and not _has_requests():
+        pytest.skip("requests is not installed here")
+    if contender == "soundcloud" and not _soundcloud_client_ready():
+        pytest.skip("soundcloud.Client is not importable yet")
+    # setup checks the contender's result against the fixture titles before timing
+    _one_run({"scenario": scenario, "contender": contender, "url": fallback.url, "warmup": 1}, n=2)
+
+
+@pytest.mark.parametrize("contender", ["floor", "requests", "soundcloud"])
+def test_upload_contenders_report_rss(fallback: bench_servers.FallbackServer, tmp_path: Path, contender: str) -> None:
+    if contender == "requests" and not _has_requests():
+        pytest.skip("requests is not installed here")
+    if contender == "soundcloud" and not _soundcloud_client_ready():
+        pytest.skip("soundcloud.Client is not importable yet")
+    path = tmp_path / "up.bin"
+    bench_data.make_upload_file(str(path), 300_000, block=65536)
+    out = _one_run({"scenario": "upload", "contender": contender, "url": fallback.url, "file": str(path),
+                    "warmup": 0, "check_first": False})
+    assert isinstance(out["rss_increase_kib"], int)
+
+
+def test_worker_refuses_a_contender_with_a_wrong_result() -> None:
+    # a server whose track has another title: setup must refuse to time that contender
+    wrong = dict(bench_data.make_track(0), title="something else")
+    with bench_servers.FallbackServer(site={"small.json": json.dumps(wrong).encode()}) as srv:
+        w, rep = bench_run._start(
+            bench_run.pure_env(), None,
+            {"scenario": "small_get", "contender": "floor", "url": srv.url, "warmup": 0},
+            timeout=60,
+        )
+        if w is not None:
+            w.close()
+    assert w is None and rep["ok"] is False
+    assert "wrong result" in rep["error"] and "something else" in rep["error"]
+
+
+def test_nginx_serves_files_and_reads_whole_upload_bodies() -> None:
+    nginx = bench_servers.find_nginx()
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    srv = bench_servers.NginxServer(nginx)
+    tmp, body_dir = srv.tmp, srv.body_dir
+    try:
+        srv.start()
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        try:
+            conn.request("GET", "/small.json?client_id=x")
+            r = conn.getresponse()
+            assert r.status == 200 and json.loads(r.read())["kind"] == "track"
+            size = 3 * 1024 * 1024  # over client_body_buffer_size: spooled, still read in full
+            conn.request("POST", "/tracks", body=b"x" * size, headers={"Content-Length": str(size)})
+            r = conn.getresponse()
+            assert r.status == 201 and json.loads(r.read()) == {"ok": True}
+            conn.request("GET", "/collection.json")  # same connection: keep-alive held
+            r = conn.getresponse()
+            assert len(json.loads(r.read())["collection"]) == 200
+        finally:
+            conn.close()
+        proc = srv.proc
+        assert proc is not None
+    finally:
+        srv.stop()
+    assert proc.returncode is not None  # stopped
+    assert not os.path.exists(tmp) and not os.path.exists(body_dir)
