@@ -9,7 +9,8 @@ Every hook is setuptools' own (``setuptools.build_meta``) with three changes:
 * The hooks that only compute requirements, metadata or the sdist tell ``setup.py``
   so (through ``SOUNDCLOUD_SETUP_PHASE``): it then skips running mypyc, which would
   otherwise type-check and generate C once per hook, or fail before mypy is installed.
-* ``build_wheel`` refuses to return a pure wheel when a compiled one was asked for.
+* ``build_wheel`` refuses to return a pure wheel when a compiled one was asked for,
+  and a wheel holding extension modules when a pure one was (stale ``build/`` output).
 
 ``setup.py`` imports :func:`mypyc_requested` from here, so the variable is read
 the same way in both places.
@@ -119,8 +120,7 @@ def build_wheel(
     metadata_directory: Optional[str] = None,
 ) -> str:
     name = _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
-    if mypyc_requested():
-        _check_compiled_wheel(os.path.join(wheel_directory, name))
+    _check_wheel(os.path.join(wheel_directory, name), compiled=mypyc_requested())
     return name
 
 
@@ -132,24 +132,26 @@ def build_editable(
     return _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
 
 
-def _check_compiled_wheel(path: str) -> None:
-    """Fail the build if a wheel that should be compiled is pure or spills outside the package."""
-    extensions = []
+def _check_wheel(path: str, *, compiled: bool) -> None:
+    """Fail the build unless the wheel is what was asked for, compiled or pure."""
     with zipfile.ZipFile(path) as wheel:
-        for member in wheel.namelist():
-            if member.endswith((".so", ".pyd")):
-                extensions.append(member)
+        extensions = [name for name in wheel.namelist() if name.endswith((".so", ".pyd"))]
     problems = []
-    if path.endswith("-none-any.whl"):
-        problems.append("it is tagged none-any")
-    if not any(member.startswith("soundcloud/") for member in extensions):
-        problems.append("it holds no extension module")
-    outside = [member for member in extensions if not member.startswith("soundcloud/")]
-    if outside:
-        problems.append(f"extension modules outside the package: {outside}")
+    if compiled:
+        if path.endswith("-none-any.whl"):
+            problems.append("it is tagged none-any")
+        if not any(name.startswith("soundcloud/") for name in extensions):
+            problems.append("it holds no extension module")
+        outside = [name for name in extensions if not name.startswith("soundcloud/")]
+        if outside:
+            problems.append(f"extension modules outside the package: {outside}")
+    elif extensions:
+        # setuptools copies whatever an earlier compiled build left in build/lib.
+        problems.append(f"extension modules in a pure build (stale build/ directory?): {extensions}")
     if problems:
         os.remove(path)
+        kind = "compiled" if compiled else "pure"
         raise RuntimeError(
-            f"{USE_MYPYC_ENV} is set but the wheel {os.path.basename(path)} is not a proper "
-            f"compiled wheel: {'; '.join(problems)}"
+            f"{USE_MYPYC_ENV}={os.environ.get(USE_MYPYC_ENV, '')!r} asks for a {kind} wheel, but "
+            f"{os.path.basename(path)} is not one: {'; '.join(problems)}"
         )
