@@ -285,45 +285,52 @@ class Client:
     def get(
         self,
         url: str,
+        /,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
         headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
         retry: Optional[bool] = None,
         **params: Any,
     ) -> Any:
         """GET ``url`` (a path like ``'/tracks'`` or an absolute URL); params go in the query."""
-        return self._request("GET", url, params, None, allow_redirects, timeout, headers, retry, None)
+        return self._request("GET", url, params, json, allow_redirects, timeout, headers, retry, None)
 
     def head(
         self,
         url: str,
+        /,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
         headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
         retry: Optional[bool] = None,
         **params: Any,
     ) -> Any:
         """HEAD ``url``; params go in the query."""
-        return self._request("HEAD", url, params, None, allow_redirects, timeout, headers, retry, None)
+        return self._request("HEAD", url, params, json, allow_redirects, timeout, headers, retry, None)
 
     def delete(
         self,
         url: str,
+        /,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
         headers: Optional[Mapping[str, str]] = None,
+        json: Any = None,
         retry: Optional[bool] = None,
         **params: Any,
     ) -> Any:
         """DELETE ``url``; params go in the query."""
-        return self._request("DELETE", url, params, None, allow_redirects, timeout, headers, retry, None)
+        return self._request("DELETE", url, params, json, allow_redirects, timeout, headers, retry, None)
 
     def post(
         self,
         url: str,
+        /,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -342,6 +349,7 @@ class Client:
     def put(
         self,
         url: str,
+        /,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -357,6 +365,7 @@ class Client:
     def patch(
         self,
         url: str,
+        /,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -377,10 +386,10 @@ class Client:
             return url
         if not isinstance(url, str):
             raise TypeError(f"the URL must be a str path or URL, not {type(url).__name__}")
-        path = url.strip("/")
-        if "://" in url:
+        scheme, separator, _ = url.partition("://")
+        if separator and scheme.isalnum():
             raise ValueError(f"only http and https URLs can be requested, not {redact_url(url)!r}")
-        return self.api_url + "/" + path
+        return self.api_url + "/" + url.strip("/")
 
     def _request(
         self,
@@ -573,7 +582,7 @@ class Client:
 
     # -- pagination and downloads --------------------------------------------------------
 
-    def paginate(self, url: str, *, max_items: Optional[int] = None, **params: Any) -> Iterator[Any]:
+    def paginate(self, url: str, /, *, max_items: Optional[int] = None, **params: Any) -> Iterator[Any]:
         """Iterate over the items of a collection across pages, following ``next_href``.
 
         ``limit`` is the page size (at most 200); ``max_items`` caps the total::

@@ -334,6 +334,17 @@ class ResourceList(Sequence[Any]):
         return self._items
 
     @property
+    def collection(self) -> ResourceList:
+        """The list itself, so ``.collection`` reads the same whether or not an endpoint
+        answered with a paginated ``{"collection": [...]}`` object or a bare array."""
+        return self
+
+    @property
+    def next_href(self) -> Optional[str]:
+        """Always None: a bare array has no next page."""
+        return None
+
+    @property
     def status_code(self) -> int:
         """The HTTP status of the response (0 for nested arrays)."""
         return self._info.status_code

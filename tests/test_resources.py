@@ -225,3 +225,10 @@ def test_stream_iter_bytes_rejects_bad_chunk_size() -> None:
     response, _ = stream(b"abc")
     with pytest.raises(ValueError, match="chunk_size"):
         next(response.iter_bytes(0))
+
+
+def test_collection_reads_the_same_on_a_bare_array() -> None:
+    items = ResourceList([{"title": "a"}])
+    assert items.collection is items
+    assert [t.title for t in items.collection] == ["a"]
+    assert items.next_href is None
