@@ -182,6 +182,7 @@ MEDIA_SIZE = 1 << 20  # bytes of generated audio per track
 PREVIEW_SIZE = 64 * 1024
 CDN_URL_LIFETIME = 300  # the live CDN URLs expire within minutes
 STALL_LIMIT = 60.0  # /_test/stall never holds a thread longer than this
+POLL_INTERVAL = 0.02  # how often serve_forever checks for stop(): bounds stop() latency
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_INT_ID = 2**31 - 1  # larger numeric ids must be sent as URNs (422)
@@ -2153,6 +2154,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "FakeSoundCloud/1.0"
     sys_version = ""
     timeout = 30  # an idle keep-alive connection is closed after this long
+    # Headers and body go out in two writes; without TCP_NODELAY the second waits
+    # for the peer's delayed ACK (~40 ms per keep-alive request).
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
@@ -2321,7 +2325,7 @@ class FakeSoundCloud:
             self._store.cdn_url = self._servers["cdn"].url
         for name, server in self._servers.items():
             thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-soundcloud-{name}", daemon=True
+                target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, name=f"fake-soundcloud-{name}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
@@ -2334,9 +2338,14 @@ class FakeSoundCloud:
         self._stopped = True
         self._events.stop()
         deadline = time.monotonic() + timeout
+        # shutdown() waits up to one poll interval per server: ask all three at once.
+        stoppers = [threading.Thread(target=server.shutdown) for server in self._servers.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(max(0.0, deadline - time.monotonic()))
         handlers: List[threading.Thread] = []
         for server in self._servers.values():
-            server.shutdown()  # returns within one poll_interval
             server.server_close()
             handlers += server.cut_connections()
         for thread in self._threads + handlers:
