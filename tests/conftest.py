@@ -88,7 +88,8 @@ def pytest_report_header(config: pytest.Config) -> List[str]:
     return lines
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
+def pytest_collection(session: pytest.Session) -> None:
+    # Runs after the report header is printed and before any test is collected or run.
     if os.environ.get("SOUNDCLOUD_EXPECT_COMPILED") != "1":
         return
     problems = []

@@ -444,9 +444,9 @@ class _ServerBase:
             self._live.clear()
         for sock in leftover:  # only a thread that missed the join deadline leaves these
             _close(sock)
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            if sock is not None:
-                _close(sock)
+        for owned in (self._listener, self._wake_r, self._wake_w):
+            if owned is not None:
+                _close(owned)
         self._cleanup()
 
     def _cleanup(self) -> None:
@@ -567,6 +567,8 @@ class _ServerBase:
     def _run_connection(self, conn: socket.socket, number: int) -> None:
         try:
             conn.settimeout(IO_TIMEOUT)
+            # Small writes (a head, then a body) must not wait for the peer's delayed ACK.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._handle(conn, number)
         except (OSError, _BadMessage):
             pass  # resets, timeouts, TLS failures, broken peers: the faults are the point
@@ -893,6 +895,7 @@ class ForwardProxy(_ServerBase):
             return
         try:
             upstream = socket.create_connection((address, int(port)), timeout=IO_TIMEOUT)
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             conn.sendall(_simple_response(502, headers=[("Connection", "close")]))
             return
@@ -945,6 +948,7 @@ class ForwardProxy(_ServerBase):
         upstream_head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
             upstream = socket.create_connection((address, port), timeout=IO_TIMEOUT)
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             _read_body(reader, headers, keep=False)
             conn.sendall(_simple_response(502, headers=[("Connection", "close")]))
@@ -1146,6 +1150,11 @@ def _scenario_reset_before_headers(ctx: FaultContext) -> bool:
     return ctx.reset()
 
 
+def _scenario_reset_before_body(ctx: FaultContext) -> bool:
+    # Reset as soon as the request head is in: an upload is cut off mid-body.
+    return ctx.reset()
+
+
 def _scenario_reset_after_headers(ctx: FaultContext) -> bool:
     ctx.send(_head_bytes(200, [("Content-Type", "application/json"), ("Content-Length", "100")]))
     return ctx.reset()
@@ -1305,6 +1314,7 @@ FAULT_SCENARIOS: Dict[str, Scenario] = {
     "status": _scenario_status,
     "redirect": _scenario_redirect,
     "reset-before-headers": _scenario_reset_before_headers,
+    "reset-before-body": _scenario_reset_before_body,
     "reset-after-headers": _scenario_reset_after_headers,
     "close-mid-body": _scenario_close_mid_body,
     "broken-chunked": _scenario_broken_chunked,
@@ -1321,6 +1331,9 @@ FAULT_SCENARIOS: Dict[str, Scenario] = {
     "huge-json": _scenario_huge_json,
 }
 
+#: Scenarios that run as soon as the request head is read (the body is not read).
+_HEAD_ONLY_SCENARIOS = frozenset({"reset-before-body"})
+
 
 class FaultServer(_ServerBase):
     """A raw-socket HTTP/1.1 server whose paths are scripted faults.
@@ -1329,7 +1342,8 @@ class FaultServer(_ServerBase):
     ``/`` is ``json``), so a client can be pointed at ``server.url + "/<scenario>"`` as its
     base URL. ``enqueue(*names_or_callables)`` overrides the path for the next requests,
     one queued behaviour per request, in arrival order. Every request is recorded (body
-    included) before its scenario runs. See ``FAULT_SCENARIOS`` for the names.
+    included, except for ``reset-before-body``) before its scenario runs. See
+    ``FAULT_SCENARIOS`` for the names.
     """
 
     kind = "fault"
@@ -1434,15 +1448,18 @@ class FaultServer(_ServerBase):
                     raise _BadMessage("bad request line %r" % start)
                 method, target, version = parts
                 headers = _header_dict(pairs)
-                if "100-continue" in _tokens(headers.get("expect", "")):
-                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body = _read_body(reader, headers)
+                url = urlsplit(target)
+                path = url.path or "/"
+                name, scenario = self._choose(path)
+                if name in _HEAD_ONLY_SCENARIOS:
+                    body = b""  # the scenario acts before the body has arrived
+                else:
+                    if "100-continue" in _tokens(headers.get("expect", "")):
+                        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    body = _read_body(reader, headers)
             except _BadMessage:
                 conn.sendall(_simple_response(400, headers=[("Connection", "close")]))
                 return
-            url = urlsplit(target)
-            path = url.path or "/"
-            name, scenario = self._choose(path)
             request = RecordedRequest(
                 method=method,
                 target=target,
