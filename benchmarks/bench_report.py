@@ -215,7 +215,8 @@ GET_LABELS = {
     "soundcloud": "soundcloud.Client.get()",
 }
 UPLOAD_LABELS = {
-    "floor": "http.client, streamed chunks (floor)",
+    "floor": "http.client, 256 KiB chunks (floor)",
+    "floor_64k": "http.client, 64 KiB chunks",
     "requests": "requests (files=)",
     "soundcloud": "soundcloud client.post('/tracks', ...)",
 }
@@ -281,6 +282,14 @@ def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
         f"Pinning: {cfg.get('pinning', 'none')}. Mode: {'quick' if cfg.get('quick') else 'full'}; "
         f"medians over rounds, rounds alternate between contenders, each contender in its own process."
     )
+    noise = results.get("noise") or {}
+    if noise.get("other_cpu_s") is not None:
+        pct = noise.get("other_cpu_pct_of_one_core", 0.0)
+        out.append(
+            f"Machine noise: 1-min load average {noise.get('loadavg_start', '?')} at start; other processes "
+            f"took {noise['other_cpu_s']} CPU-s during the run ({pct}% of one core), hypervisor steal "
+            f"{noise.get('steal_s', 0)} s." + ("  **Busy machine: wall times are unreliable.**" if pct > 10 else "")
+        )
     sections = results.get("sections", {})
     s = sections.get("small_get")
     if s:

@@ -37,7 +37,7 @@ __all__ = ["SCENARIOS", "main", "setup"]
 SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "small_get": ("floor", "urllib", "requests", "soundcloud"),
     "collection_get": ("floor", "urllib", "requests", "soundcloud"),
-    "upload": ("floor", "requests", "soundcloud"),
+    "upload": ("floor", "floor_64k", "requests", "soundcloud"),
     # CPU-bound paths of the package alone (pure vs compiled): the contender is "soundcloud"
     "cpu_encode_params": ("soundcloud",),
     "cpu_multipart": ("soundcloud",),
@@ -47,6 +47,7 @@ SCENARIOS: Dict[str, Tuple[str, ...]] = {
 SMALL_TITLE = bench_data.make_track(0)["title"]
 COLLECTION_TITLES = [bench_data.make_track(i)["title"] for i in range(200)]
 UPLOAD_CHUNK = 256 * 1024  # what the http.client floor sends per write
+UPLOAD_CHUNK_SMALL = 64 * 1024  # the floor_64k contender: shows what the chunk size alone costs
 CLIENT_ID = "bench"
 
 Op = Callable[[], Any]
@@ -285,10 +286,11 @@ def setup_upload(contender: str, url: str, path: str) -> Tuple[Op, Callable[[Any
     def check(v: Any) -> bool:
         return bool(v)
 
-    if contender == "floor":
+    if contender in ("floor", "floor_64k"):
         import http.client
 
         host, port = _split(url)
+        chunk_size = UPLOAD_CHUNK if contender == "floor" else UPLOAD_CHUNK_SMALL
 
         def op() -> Any:
             pre, post, boundary = _multipart_floor_parts(title, fname, size)
@@ -298,7 +300,7 @@ def setup_upload(contender: str, url: str, path: str) -> Tuple[Op, Callable[[Any
                 with open(path, "rb") as f:
                     read = f.read
                     while True:
-                        chunk = read(UPLOAD_CHUNK)
+                        chunk = read(chunk_size)
                         if not chunk:
                             break
                         yield chunk

@@ -57,6 +57,46 @@ def log(msg: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# How busy the machine was: what else ran alongside the benchmark
+
+
+def _cpu_ticks() -> Optional[Tuple[float, float]]:
+    """(busy, steal) seconds summed over all CPUs since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    v = [int(x) for x in fields[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq = v[:7]
+    steal = v[7] if len(v) > 7 else 0
+    return (user + nice + system + irq + softirq) / hz, steal / hz
+
+
+def _own_cpu() -> float:
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers, nginx: all reaped by then
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def machine_noise(start: Optional[Tuple[float, float]], own_start: float, elapsed: float) -> Dict[str, Any]:
+    """CPU that other processes (and the hypervisor, as steal) took during the run."""
+    end = _cpu_ticks()
+    out: Dict[str, Any] = {"loadavg_start": None}
+    if start is None or end is None or elapsed <= 0:
+        return out
+    busy = end[0] - start[0]
+    ours = _own_cpu() - own_start
+    out["other_cpu_s"] = round(max(busy - ours, 0.0), 2)
+    out["other_cpu_pct_of_one_core"] = round(max(busy - ours, 0.0) / elapsed * 100, 1)
+    out["steal_s"] = round(end[1] - start[1], 2)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Environments: which interpreter and sys.path each contender runs with
 
 
@@ -551,6 +591,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(bench_report.render_report(json.load(f), args.format), end="")
         return 0
     t_start = time.monotonic()
+    ticks_start = _cpu_ticks()
+    own_start = _own_cpu()
+    try:
+        with open("/proc/loadavg") as f:
+            loadavg = f.read().split()[0]
+    except OSError:
+        loadavg = "?"
     only = {s.strip() for s in args.only.split(",") if s.strip()}
 
     def want(section: str) -> bool:
@@ -634,11 +681,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     results["targets"] = [t.as_dict() for t in bench_report.evaluate_targets(results["sections"])]
     results["elapsed_s"] = round(time.monotonic() - t_start, 1)
+    results["noise"] = machine_noise(ticks_start, own_start, results["elapsed_s"])
+    results["noise"]["loadavg_start"] = loadavg
     print(bench_report.render_report(results, args.format), end="")
     print(f"\n(total {results['elapsed_s']} s; results written to {os.path.relpath(args.json)})")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1, sort_keys=True)
+            json.dump(results, f, indent=1)
             f.write("\n")
     return 0
 
