@@ -657,7 +657,7 @@ class _Store:
         self.grant_counts: Dict[str, int] = {}
         self.refreshes = 0
         self.cdn_authorization_seen = False
-        self.next_track_id = 1001
+        self.next_track_id = 1
         self.next_playlist_id = 2
         self.me_id = int(user.get("id", DEFAULT_USER["id"]))
         self._seed(user, tracks)
@@ -681,9 +681,13 @@ class _Store:
             genre="Electronic", duration=213886, created_at="2007/09/22 14:45:36 +0000",
             description="From the Dub Playlist", tag_list="electronic flickermood",
         )  # fmt: skip
+        if self.me_id != 123:
+            self.add_user(id=123, username="readme-user", full_name="The README's user 123")
+        # Sixty followings: two pages at the default limit of 50.
         artists = [2001 + n for n in range(60) if 2001 + n != self.me_id]
         followed = [self.add_user(id=uid, username=f"artist-{uid - 2000}")["id"] for uid in artists]
         self.followings[self.me_id] = list(followed)
+        # Generated tracks take ids 1, 2, 3, ... (skipping 293), so /tracks/1 exists.
         if tracks is None or isinstance(tracks, int):
             count = DEFAULT_TRACK_COUNT if tracks is None else tracks
             for index in range(count):
@@ -691,6 +695,7 @@ class _Store:
         else:
             for spec in tracks:
                 self.add_track(**dict(spec))
+        self.tracks = dict(sorted(self.tracks.items()))  # listings come in id order
         mine = [tid for tid, t in self.tracks.items() if t["user_id"] == self.me_id][:5]
         self.playlists[1] = self._new_playlist(
             1, self.me_id, {"title": "Test Playlist", "description": "Seeded by the fake."}, mine
@@ -754,10 +759,12 @@ class _Store:
     def add_track(self, **fields: Any) -> JsonDict:
         with self.lock:
             if "id" in fields:
-                tid = int(fields.pop("id"))
+                tid = int(fields.pop("id"))  # explicit ids leave the numbering alone
             else:
                 tid = self.next_track_id
-            self.next_track_id = max(self.next_track_id, tid + 1)
+                while tid in self.tracks:
+                    tid += 1
+                self.next_track_id = tid + 1
             user_id = int(fields.pop("user_id", self.me_id))
             if user_id not in self.users:
                 raise ValueError(f"no user with id {user_id}")
@@ -1479,9 +1486,9 @@ class _ApiApp(_App):
         target = self.user(call)
         followed = self.store.followings.setdefault(call.caller.user_id, [])
         if call.request.method == "DELETE":
-            if target["id"] not in followed:
-                raise _Fail(_api_error(404, "you do not follow this user"))
-            followed.remove(target["id"])
+            # Idempotent, like DELETE should be: 404 only for a user that does not exist.
+            if target["id"] in followed:
+                followed.remove(target["id"])
             return _json(200, {"status": "Status(200) - OK"})
         if target["id"] == call.caller.user_id:
             raise _Fail(_api_error(422, "you cannot follow yourself"))
@@ -1557,9 +1564,8 @@ class _ApiApp(_App):
         tid = self.track(call)["id"]
         mine = table.setdefault(call.caller.user_id, [])
         if call.request.method == "DELETE":
-            if tid not in mine:
-                raise _Fail(_api_error(404, "nothing to undo"))
-            mine.remove(tid)
+            if tid in mine:  # idempotent: 404 only for a track that does not exist
+                mine.remove(tid)
             return _ok(200)
         if tid not in mine:
             mine.append(tid)
@@ -1853,7 +1859,7 @@ class _AuthApp(_App):
             return None
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() != "basic":
-            raise _Fail(self.invalid_client("client authentication must use HTTP Basic"))
+            return None  # e.g. a stray "OAuth <token>": not client authentication at all
         try:
             decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):

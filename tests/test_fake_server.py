@@ -353,6 +353,7 @@ def test_unknown_and_malformed_track_ids(fake: FakeSoundCloud, token: str) -> No
     assert_api_error(big, 422, "422 - Unprocessable Entity")
     fake.add_track(id=2**31 + 5, title="Big id")
     assert call(f"{fake.api_url}/tracks/soundcloud:tracks:{2**31 + 5}", token=token).json()["title"] == "Big id"
+    assert fake.add_track(title="Next")["id"] == 452  # a URN-only id does not move the numbering
 
 
 def test_list_without_linked_partitioning_is_a_bare_array(fake: FakeSoundCloud, token: str) -> None:
@@ -396,8 +397,8 @@ def test_search_filters(fake: FakeSoundCloud, token: str) -> None:
     assert [t["id"] for t in found] == [293]
     techno = call(f"{fake.api_url}/tracks?genres=Techno&limit=200", token=token).json()
     assert techno and all(t["genre"] == "Techno" for t in techno)
-    urns = call(f"{fake.api_url}/tracks?urns=soundcloud:tracks:293,soundcloud:tracks:1001", token=token).json()
-    assert sorted(t["id"] for t in urns) == [293, 1001]
+    urns = call(f"{fake.api_url}/tracks?urns=soundcloud:tracks:293,soundcloud:tracks:1", token=token).json()
+    assert [t["id"] for t in urns] == [1, 293]
 
 
 def upload(sc: FakeSoundCloud, token: str, data: bytes, **fields: str) -> Reply:
@@ -442,7 +443,7 @@ def test_upload_validation(fake: FakeSoundCloud, token: str) -> None:
 
 
 def test_update_track_form_and_json(fake: FakeSoundCloud, token: str) -> None:
-    url = f"{fake.api_url}/tracks/1001"
+    url = f"{fake.api_url}/tracks/1"
     reply = call(
         url, "PUT", token=token, headers={"Content-Type": "application/x-www-form-urlencoded"},
         body=urlencode({"track[title]": "Renamed", "track[description]": "new"}).encode(),
@@ -459,8 +460,8 @@ def test_update_track_form_and_json(fake: FakeSoundCloud, token: str) -> None:
 
 
 def test_delete_track(fake: FakeSoundCloud, token: str) -> None:
-    assert call(f"{fake.api_url}/tracks/1002", "DELETE", token=token).json() == {"status": "200 - OK"}
-    assert call(f"{fake.api_url}/tracks/1002", token=token).status == 404
+    assert call(f"{fake.api_url}/tracks/2", "DELETE", token=token).json() == {"status": "200 - OK"}
+    assert call(f"{fake.api_url}/tracks/2", token=token).status == 404
     assert call(f"{fake.api_url}/tracks/293", "DELETE", token=token).status == 403
 
 
@@ -468,17 +469,17 @@ def test_delete_track(fake: FakeSoundCloud, token: str) -> None:
 
 
 def test_stream_redirects_to_signed_cdn_url(fake: FakeSoundCloud, token: str) -> None:
-    reply = call(f"{fake.api_url}/tracks/1001/stream", token=token)
+    reply = call(f"{fake.api_url}/tracks/1/stream", token=token)
     assert reply.status == 302
     location = reply.headers["location"]
-    assert location.startswith(f"{fake.cdn_url}/media/1001.mp3?") and "sig=" in location
+    assert location.startswith(f"{fake.cdn_url}/media/1.mp3?") and "sig=" in location
     assert reply.json() == {"status": "302 - Found", "location": location}
     audio = call(location)
     assert audio.status == 200
     assert audio.headers["content-type"] == "audio/mpeg"
     assert audio.headers["accept-ranges"] == "bytes"
-    assert audio.body == fake.media_bytes(1001) and len(audio.body) == soundcloud.testing.MEDIA_SIZE
-    assert audio.body != fake.media_bytes(1002)
+    assert audio.body == fake.media_bytes(1) and len(audio.body) == soundcloud.testing.MEDIA_SIZE
+    assert audio.body != fake.media_bytes(2)
     assert not fake.cdn_authorization_seen
     cdn = fake.requests_to("cdn")
     assert len(cdn) == 1 and "authorization" not in cdn[0].headers
@@ -487,19 +488,19 @@ def test_stream_redirects_to_signed_cdn_url(fake: FakeSoundCloud, token: str) ->
 
 
 def test_cdn_rejects_tampered_and_expired_urls(timed: FakeSoundCloud, clock: Clock) -> None:
-    location = timed.media_url(1001)
+    location = timed.media_url(1)
     assert call(location).status == 200
-    tampered = location.replace("/media/1001.mp3", "/media/1002.mp3")
+    tampered = location.replace("/media/1.mp3", "/media/2.mp3")
     denied = call(tampered)
     assert denied.status == 403 and denied.headers["content-type"] == "text/xml"
-    assert call(f"{timed.cdn_url}/media/1001.mp3").status == 403
+    assert call(f"{timed.cdn_url}/media/1.mp3").status == 403
     clock.now += soundcloud.testing.CDN_URL_LIFETIME + 1
     assert call(location).status == 403
 
 
 def test_cdn_ranges(fake: FakeSoundCloud) -> None:
-    url = fake.media_url(1003)
-    data = fake.media_bytes(1003)
+    url = fake.media_url(3)
+    data = fake.media_bytes(3)
     size = len(data)
     tail = call(url, headers={"Range": "bytes=1000-"})
     assert tail.status == 206 and tail.body == data[1000:]
@@ -516,15 +517,15 @@ def test_cdn_ranges(fake: FakeSoundCloud) -> None:
 
 
 def test_streams_and_hls(fake: FakeSoundCloud, token: str) -> None:
-    streams = call(f"{fake.api_url}/tracks/soundcloud:tracks:1001/streams", token=token).json()
+    streams = call(f"{fake.api_url}/tracks/soundcloud:tracks:1/streams", token=token).json()
     for key in ("hls_aac_160_url", "hls_mp3_128_url", "preview_mp3_128_url"):
         assert streams[key].startswith(fake.cdn_url)
     playlist = call(streams["hls_aac_160_url"])
     assert playlist.status == 200 and playlist.body.startswith(b"#EXTM3U")
     segment = [line for line in playlist.body.decode().splitlines() if line.startswith("http")][0]
-    assert call(segment).body == fake.media_bytes(1001)
+    assert call(segment).body == fake.media_bytes(1)
     preview = call(streams["preview_mp3_128_url"])
-    assert preview.body == fake.media_bytes(1001)[: soundcloud.testing.PREVIEW_SIZE]
+    assert preview.body == fake.media_bytes(1)[: soundcloud.testing.PREVIEW_SIZE]
 
 
 # --------------------------------------------------------------------------- users, me, playlists
@@ -564,7 +565,8 @@ def test_follow_and_unfollow(fake: FakeSoundCloud, token: str) -> None:
     assert fake.is_following(183)
     assert call(f"{fake.api_url}/me/followings/183", "DELETE", token=token).status == 200
     assert not fake.is_following(183)
-    assert call(f"{fake.api_url}/me/followings/183", "DELETE", token=token).status == 404
+    assert call(f"{fake.api_url}/me/followings/183", "DELETE", token=token).status == 200  # idempotent
+    assert call(f"{fake.api_url}/me/followings/99999", "DELETE", token=token).status == 404
     assert call(f"{fake.api_url}/me/followings/99999", "PUT", token=token).status == 404
 
 
@@ -593,9 +595,9 @@ def test_playlists(fake: FakeSoundCloud, token: str) -> None:
     assert created.status == 201
     playlist = created.json()
     assert [t["id"] for t in playlist["tracks"]] == [293]
-    ctype, form_body = multipart({"playlist[title]": "Form list", "playlist[tracks][][urn]": "1001,1002"}, {})
+    ctype, form_body = multipart({"playlist[title]": "Form list", "playlist[tracks][][urn]": "1,2"}, {})
     from_form = call(f"{fake.api_url}/playlists", "POST", token=token, headers={"Content-Type": ctype}, body=form_body)
-    assert [t["id"] for t in from_form.json()["tracks"]] == [1001, 1002]
+    assert [t["id"] for t in from_form.json()["tracks"]] == [1, 2]
     tracks = call(f"{fake.api_url}/playlists/{playlist['id']}/tracks", token=token).json()
     assert [t["id"] for t in tracks] == [293]
     ctype, empty = multipart({"playlist[sharing]": "public"}, {})
@@ -611,9 +613,10 @@ def test_likes_and_reposts(fake: FakeSoundCloud, token: str) -> None:
     assert [t["id"] for t in call(f"{fake.api_url}/me/likes/tracks", token=token).json()] == [293]
     assert call(f"{fake.api_url}/likes/tracks/293", "DELETE", token=token).status == 200
     assert fake.likes() == []
+    assert call(f"{fake.api_url}/likes/tracks/293", "DELETE", token=token).status == 200  # idempotent
     assert call(f"{fake.api_url}/reposts/tracks/293", "POST", token=token).status == 201
     assert call(f"{fake.api_url}/reposts/tracks/293", "DELETE", token=token).status == 200
-    assert call(f"{fake.api_url}/likes/tracks/5", "POST", token=token).status == 404
+    assert call(f"{fake.api_url}/likes/tracks/99999", "POST", token=token).status == 404
 
 
 def test_removed_endpoint_and_wrong_method_are_405(fake: FakeSoundCloud, token: str) -> None:
@@ -939,7 +942,114 @@ def test_seeding_options() -> None:
         token = sc.issue_token()
         me = call(f"{sc.api_url}/me", token=token).json()
         assert (me["id"], me["username"]) == (77, "alice")
-        titles = [t["title"] for t in call(f"{sc.api_url}/tracks", token=token).json()]
-        assert titles == ["Flickermood", "Only one"]
+        listed = call(f"{sc.api_url}/tracks", token=token).json()
+        assert [(t["id"], t["title"]) for t in listed] == [(1, "Only one"), (293, "Flickermood")]
         added = sc.add_track(title="Later", user_id=183)
         assert call(f"{sc.api_url}/tracks/{added['id']}", token=token).json()["user"]["username"] == "forss"
+
+
+def test_secondary_lists_and_searches(fake: FakeSoundCloud, token: str) -> None:
+    call(f"{fake.api_url}/likes/tracks/1", "POST", token=token)
+    favoriters = call(f"{fake.api_url}/tracks/1/favoriters", token=token).json()
+    assert [u["id"] for u in favoriters] == [fake.user_id]
+    followers = call(f"{fake.api_url}/users/2001/followers", token=token).json()
+    assert [u["id"] for u in followers] == [fake.user_id]
+    assert call(f"{fake.api_url}/me/followers", token=token).json() == []
+    assert len(call(f"{fake.api_url}/me/followings?limit=200", token=token).json()) == 60
+    found = call(f"{fake.api_url}/users?q=forss", token=token).json()
+    assert [u["username"] for u in found] == ["forss"]
+    mine = call(f"{fake.api_url}/me/playlists", token=token).json()
+    assert [p["id"] for p in mine] == [1]
+    lean = call(f"{fake.api_url}/users/{fake.user_id}/playlists?show_tracks=false", token=token).json()
+    assert "tracks" not in lean[0]
+    assert [p["title"] for p in call(f"{fake.api_url}/playlists?q=test", token=token).json()] == ["Test Playlist"]
+    oldest = call(f"{fake.api_url}/me/tracks?sort=asc&limit=1", token=token).json()
+    newest = call(f"{fake.api_url}/me/tracks?limit=1", token=token).json()
+    assert oldest[0]["created_at"] < newest[0]["created_at"]
+
+
+def test_update_playlist(fake: FakeSoundCloud, token: str) -> None:
+    body = json.dumps({"playlist": {"title": "Renamed", "tracks": [{"urn": "soundcloud:tracks:3"}]}}).encode()
+    reply = call(f"{fake.api_url}/playlists/1", "PUT", token=token, headers={"Content-Type": "application/json"}, body=body)
+    assert reply.status == 200
+    assert reply.json()["title"] == "Renamed" and [t["id"] for t in reply.json()["tracks"]] == [3]
+    emptied = json.dumps({"playlist": {"tracks": []}}).encode()
+    reply = call(f"{fake.api_url}/playlists/1", "PUT", token=token, headers={"Content-Type": "application/json"}, body=emptied)
+    assert reply.json()["track_count"] == 0
+    unknown = json.dumps({"playlist": {"tracks": [{"urn": "soundcloud:tracks:99999"}]}}).encode()
+    bad = call(f"{fake.api_url}/playlists/1", "PUT", token=token, headers={"Content-Type": "application/json"}, body=unknown)
+    assert bad.status == 422
+
+
+def test_download_redirect_only_when_downloadable(fake: FakeSoundCloud, token: str) -> None:
+    assert call(f"{fake.api_url}/tracks/1/download", token=token).status == 404
+    track = fake.add_track(title="Free download", downloadable=True)
+    assert track["download_url"] == f"{fake.api_url}/tracks/{track['id']}/download"
+    reply = call(track["download_url"], token=token)
+    assert reply.status == 302 and reply.headers["location"].startswith(f"{fake.cdn_url}/media/")
+
+
+def test_refresh_with_basic_and_mixed_client_authentication(fake: FakeSoundCloud) -> None:
+    _, _, tokens = login(fake)
+    url = f"{fake.auth_url}/oauth/token"
+    auth = basic(fake.client_id, fake.client_secret)
+    mixed = form(url, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                       "client_secret": fake.client_secret}, headers=auth)  # fmt: skip
+    assert mixed.status == 400 and mixed.json()["error"] == "invalid_request"
+    by_basic = form(url, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, headers=auth)
+    assert by_basic.status == 200
+    # A stray bearer token on the token endpoint is not client authentication; body credentials count.
+    stray = {"Authorization": f"OAuth {by_basic.json()['access_token']}"}
+    fields = {"grant_type": "refresh_token", "refresh_token": by_basic.json()["refresh_token"],
+              "client_id": fake.client_id, "client_secret": fake.client_secret}  # fmt: skip
+    assert form(url, fields, headers=stray).status == 200
+    app = form(url, {"grant_type": "client_credentials"}, headers=stray)
+    assert app.status == 401 and app.json()["error"] == "invalid_client"
+
+
+def test_secret_in_the_url_is_refused(fake: FakeSoundCloud) -> None:
+    reply = form(f"{fake.auth_url}/oauth/token?client_secret={fake.client_secret}", {"grant_type": "client_credentials"})
+    assert reply.status == 400 and reply.json()["error"] == "invalid_request"
+
+
+def test_expect_continue_and_large_upload(fake: FakeSoundCloud, token: str) -> None:
+    data = fake.media_bytes(1) * 4  # 4 MiB of binary
+    values = {"track[title]": "Big one"}
+    ctype, body = multipart(values, {"track[asset_data]": ("big.mp3", "application/octet-stream", data)})
+    reply = call(
+        f"{fake.api_url}/tracks", "POST", token=token,
+        headers={"Content-Type": ctype, "Expect": "100-continue"}, body=body,
+    )  # fmt: skip
+    assert reply.status == 201
+    assert fake.uploads[-1].files["track[asset_data]"].data == data
+    assert call(fake.media_url(reply.json()["id"]), headers={"Range": "bytes=-3"}).body == data[-3:]
+
+
+def test_other_origins_answer_in_their_own_dialect(fake: FakeSoundCloud) -> None:
+    auth = call(f"{fake.auth_url}/nothing")
+    assert auth.status == 404 and auth.json()["error"] == "invalid_request"
+    cdn = call(f"{fake.cdn_url}/nothing")
+    assert cdn.status == 404 and cdn.body.startswith(b"<?xml")
+
+
+def test_concurrent_clients_are_all_served_and_recorded(fake: FakeSoundCloud, token: str) -> None:
+    statuses: List[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", urlsplit(fake.api_url).port, timeout=TIMEOUT)
+        try:
+            for n in range(20):
+                reply = call(f"{fake.api_url}/tracks/{1 + n}", token=token, conn=conn)
+                with lock:
+                    statuses.append(reply.status)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT * 2)
+    assert statuses == [200] * 160
+    assert len(fake.requests_to("api")) == 160
