@@ -324,6 +324,12 @@ def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
                 ]
             )
         out += ["", render_table(["import", "importtime", "IQR (ms)", "×urllib.request", "wall Δ", "wall IQR (ms)", "modules added"], rows, fmt)]
+        for label, d in (s.get("extra_vs_urllib") or {}).items():
+            if not label.startswith("soundcloud"):
+                continue
+            top = ", ".join(f"{name} {us / 1000:.1f}" for name, us in d["top"])
+            out += ["", f"`import {label}` loads {d['total_self_us'] / 1000:.1f} ms (self time) of modules "
+                        f"`urllib.request` does not; heaviest (ms): {top}."]
         out += _notes(s)
     s = sections.get("upload")
     if s:

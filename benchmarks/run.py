@@ -375,6 +375,11 @@ def nosite_env(env: PyEnv) -> PyEnv:
 def _importtime(env: PyEnv, module: Optional[str], cpus: Optional[Sequence[int]]) -> List[Tuple[str, int]]:
     """One ``python -X importtime -c 'import module'``: (module, cumulative µs) per line;
     -1 for nested lines (their time is inside a top-level line's cumulative)."""
+    return [(name, cum) for name, _, cum in _importtime_full(env, module, cpus)]
+
+
+def _importtime_full(env: PyEnv, module: Optional[str], cpus: Optional[Sequence[int]]) -> List[Tuple[str, int, int]]:
+    """Like :func:`_importtime`, with each module's self µs too: (module, self, cumulative)."""
     code = f"import {module}" if module else "pass"
 
     def pin() -> None:
@@ -385,7 +390,7 @@ def _importtime(env: PyEnv, module: Optional[str], cpus: Optional[Sequence[int]]
                        env=env.environ(), timeout=60, preexec_fn=pin)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "import failed")
-    entries: List[Tuple[str, int]] = []
+    entries: List[Tuple[str, int, int]] = []
     for line in r.stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
@@ -394,7 +399,7 @@ def _importtime(env: PyEnv, module: Optional[str], cpus: Optional[Sequence[int]]
             continue
         name = parts[2]
         top = len(name) - len(name.lstrip()) <= 1  # nested imports are indented further
-        entries.append((name.strip(), int(parts[1]) if top else -1))
+        entries.append((name.strip(), int(parts[0]), int(parts[1]) if top else -1))
     return entries
 
 
@@ -427,6 +432,7 @@ def section_import(targets: Dict[str, Optional[PyEnv]], runs: int, cpus: Optiona
             bare_mods[env.python] = {name for name, _ in _importtime(env, None, cpus)}
     per: Dict[str, Dict[str, List[float]]] = {k: {"import_us": [], "wall_ms": [], "bare_ms": []} for k in avail}
     mods: Dict[str, int] = {}
+    selfs: Dict[str, Dict[str, List[int]]] = {}
     labels = list(avail)
     # one warm-up each (writes .pyc files)
     for label in list(labels):
@@ -443,10 +449,11 @@ def section_import(targets: Dict[str, Optional[PyEnv]], runs: int, cpus: Optiona
             module = label.split(" ")[0]
             total = 0
             count = 0
-            for name, cum in _importtime(env, module, cpus):
+            for name, self_us, cum in _importtime_full(env, module, cpus):
                 if name in bare_mods[env.python]:
                     continue
                 count += 1
+                selfs.setdefault(label, {}).setdefault(name, []).append(self_us)
                 if cum >= 0:
                     total += cum
             mods[label] = count
@@ -455,6 +462,16 @@ def section_import(targets: Dict[str, Optional[PyEnv]], runs: int, cpus: Optiona
             full = _wall_once(env, f"import {module}", cpus)
             per[label]["bare_ms"].append(bare * 1000)
             per[label]["wall_ms"].append((full - bare) * 1000)
+    # what each import adds beyond urllib.request's, heaviest first (median self µs)
+    base = set(selfs.get("urllib.request", {}))
+    for label, table in selfs.items():
+        if label == "urllib.request" or not base:
+            continue
+        extra = sorted(((statistics.median(v), k) for k, v in table.items() if k not in base), reverse=True)
+        sec.setdefault("extra_vs_urllib", {})[label] = {
+            "total_self_us": round(sum(v for v, _ in extra)),
+            "top": [[k, round(v)] for v, k in extra[:12]],
+        }
     for label, m in per.items():
         if label in sec["errors"]:
             continue
@@ -630,6 +647,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sc_why = "" if sc_ok.returncode == 0 else ("soundcloud does not import yet: " + (sc_ok.stderr.strip().splitlines() or ["?"])[-1])
     envs: Dict[str, Optional[PyEnv]] = {
         "floor": penv,
+        "floor_64k": penv,
         "urllib": penv,
         "requests": renv,
         "soundcloud": penv if not sc_why else None,

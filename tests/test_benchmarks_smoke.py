@@ -205,7 +205,7 @@ def test_get_contenders_do_the_work(fallback: bench_servers.FallbackServer, scen
     _one_run({"scenario": scenario, "contender": contender, "url": fallback.url, "warmup": 1}, n=2)
 
 
-@pytest.mark.parametrize("contender", ["floor", "requests", "soundcloud"])
+@pytest.mark.parametrize("contender", ["floor", "floor_64k", "requests", "soundcloud"])
 def test_upload_contenders_report_rss(fallback: bench_servers.FallbackServer, tmp_path: Path, contender: str) -> None:
     if contender == "requests" and not _has_requests():
         pytest.skip("requests is not installed here")
