@@ -7,6 +7,7 @@ right shape and the contenders did the work they claim.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import os
@@ -29,6 +30,7 @@ import bench_servers  # noqa: E402
 import run as bench_run  # noqa: E402
 
 
+@functools.lru_cache(maxsize=None)
 def _soundcloud_client_ready() -> bool:
     r = subprocess.run(
         [sys.executable, "-c", "import soundcloud; soundcloud.Client"],
@@ -39,6 +41,7 @@ def _soundcloud_client_ready() -> bool:
     return r.returncode == 0
 
 
+@functools.lru_cache(maxsize=None)
 def _has_requests() -> bool:
     return bench_run.has_module(sys.executable, "requests")
 
@@ -194,15 +197,25 @@ def _one_run(setup: Dict[str, Any], n: int = 1) -> Dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("scenario", ["small_get", "collection_get"])
 @pytest.mark.parametrize("contender", ["floor", "urllib", "requests", "soundcloud"])
-def test_get_contenders_do_the_work(fallback: bench_servers.FallbackServer, scenario: str, contender: str) -> None:
+def test_get_contenders_do_the_work(fallback: bench_servers.FallbackServer, contender: str) -> None:
     if contender == "requests" and not _has_requests():
         pytest.skip("requests is not installed here")
     if contender == "soundcloud" and not _soundcloud_client_ready():
         pytest.skip("soundcloud.Client is not importable yet")
-    # setup checks the contender's result against the fixture titles before timing
-    _one_run({"scenario": scenario, "contender": contender, "url": fallback.url, "warmup": 1}, n=2)
+    # one worker, both scenarios in turn (a worker re-sets up in place); setup checks the
+    # contender's result against the fixture titles before anything is timed
+    w = bench_run.Worker(bench_run.pure_env(), None)
+    try:
+        for scenario in ("small_get", "collection_get"):
+            rep = w.call({"cmd": "setup", "scenario": scenario, "contender": contender,
+                          "url": fallback.url, "warmup": 1}, timeout=60)
+            assert rep["ok"], rep
+            out = w.call({"cmd": "run", "n": 2}, timeout=60)
+            assert out["ok"] and out["result_ok"] is True, out
+            assert out["n"] == 2 and out["cpu"] >= 0 and out["wall"] > 0
+    finally:
+        w.close()
 
 
 @pytest.mark.parametrize("contender", ["floor", "floor_64k", "requests", "soundcloud"])
