@@ -72,6 +72,7 @@ wheels: report-missing dist-pure $(addprefix wheel-,$(FOUND_COMPILED))
 dist-pure: requirements
 	rm -rf $(DIST) build soundcloud.egg-info
 	env -u SOUNDCLOUD_USE_MYPYC $(PYTHON) -m build --outdir $(DIST) .
+	rm -rf build soundcloud.egg-info
 
 # One compiled wheel per interpreter, built from the sdist (so the sdist is
 # proven to carry everything a compiled build needs). pip is the frontend

@@ -111,6 +111,8 @@ def installed_distribution() -> Optional[importlib.metadata.Distribution]:
         dist = importlib.metadata.distribution("soundcloud")
     except importlib.metadata.PackageNotFoundError:
         return None
+    if dist.read_text("RECORD") is None:
+        return None  # an egg-info left in the source tree by a build, not an installation
     for file in dist.files or ():
         if file.as_posix() == "soundcloud/__init__.py":
             located = Path(str(dist.locate_file(file))).resolve()
