@@ -21,6 +21,14 @@ or, in a ``conftest.py``: ``sc = pytest.fixture(soundcloud.testing.fixture)``.
 The behaviour follows ``SOUNDCLOUD_API.md`` (the project's record of how the live
 service behaves) and the shapes of the official OpenAPI spec.
 
+Seed data
+    The configured user (``DEFAULT_USER``, id 1 unless ``user=`` says otherwise) owns
+    ``DEFAULT_TRACK_COUNT`` generated tracks with ids 1, 2, 3, ... (about 1 KB of JSON
+    each, a few with non-ASCII titles) and playlist 1 (its first five tracks), and
+    follows 60 users (ids 2001-2060). User 183 is forss, who owns track 293
+    "Flickermood" (``http://soundcloud.com/forss/flickermood``); user 123 exists and
+    is not followed; app 124 exists. Listings come in id order.
+
 API origin
     Credentials: ``Authorization: OAuth <token>`` (``Bearer`` accepted too). Public
     reads (GET/HEAD) also accept the deprecated ``?client_id=<client_id>``. Anything
@@ -46,7 +54,14 @@ API origin
     ``GET/PUT/DELETE /playlists/{id}``, ``GET /playlists/{id}/tracks``;
     ``POST/DELETE /likes/tracks/{id}``, ``POST/DELETE /reposts/tracks/{id}``;
     ``GET /apps/{id}``; ``GET /resolve?url=...``. Removed endpoints
-    (``/me/connections``, ``/me/favorites``, the retired ``/oauth2/token``) answer 405.
+    (``/me/connections``, ``/me/favorites``, the retired ``/oauth2/token``) answer 405;
+    a known path with another method answers 405 with ``Allow``. DELETE of a
+    following, like or repost that is not there is idempotent (200); 404 only for
+    a user or track that does not exist. Write bodies may be form-encoded,
+    multipart or JSON (``{"track": {...}}``); they land in the same fields.
+    ``/resolve`` and ``/tracks/{id}/stream`` answer 302 with ``Location`` and the
+    JSON body ``{"status": "302 - Found", "location": ...}``; the Location is the
+    bare resource URL (no ``client_id`` added: the client re-adds credentials).
 
     Collections: without ``linked_partitioning`` a bare JSON array of at most
     ``limit`` items (default 50, clamped to 1..200; deprecated ``offset`` honoured).
@@ -104,12 +119,18 @@ Auth origin (OAuth 2.1, RFC 6749 + RFC 7636 PKCE, strict like secure.soundcloud.
     and unknown grants answer 400 unsupported_grant_type.
     Client credentials for the other grants go in the body (as SoundCloud documents)
     or in HTTP Basic, never both (RFC 6749 2.3). A ``client_secret``, when sent, must
-    be right; it is required only with ``require_secret=True`` (public clients).
+    be right; leaving it out is allowed (a public client, like SoundCloud's own CLI)
+    unless ``require_secret=True``. A wrong or unknown client answers 401
+    invalid_client with ``WWW-Authenticate: Basic``; repeated parameters and
+    secrets in the URL answer 400 invalid_request.
     The client-credentials grant returns a refresh token too, as SoundCloud's token
     response does; refreshing it yields another app token and does not count
     against the token rate limit.
     ``POST /sign-out`` with JSON ``{"access_token": ...}`` revokes that token and the
     refresh token issued with it; 200 ``{}`` (also for unknown tokens, RFC 7009 2.2).
+    Token responses carry the scope asked for at /authorize (``""`` by default, as
+    SoundCloud's apps should ask) and ``Cache-Control: no-store``. A refreshed
+    access token's predecessor stays valid until it expires.
 
 Every request to any origin is recorded in ``requests`` (``RecordedRequest``).
 Tokens are ``secrets.token_urlsafe`` values; the servers never log anything.
@@ -1081,16 +1102,17 @@ class _App:
             call = _Call(request, tuple(unquote(group) for group in match.groups()))
             try:
                 if not route.locked:
-                    return self.guarded(route, call)
+                    return self.invoke(route, call)
                 with self.store.lock:
-                    return self.guarded(route, call)
+                    return self.invoke(route, call)
             except _Fail as failure:
                 return failure.response
         if allowed:
             return self.error(405, "method not allowed", [("Allow", ", ".join(sorted(set(allowed))))])
         return self.error(404, f"no such resource: {request.path}")
 
-    def guarded(self, route: _Route, call: _Call) -> _Response:
+    def invoke(self, route: _Route, call: _Call) -> _Response:
+        """Run the route's handler (the API origin authenticates the caller first)."""
         return route.handler(call)
 
     def error(self, code: int, detail: str, headers: Iterable[Tuple[str, str]] = ()) -> _Response:
@@ -1103,9 +1125,9 @@ class _App:
 class _ApiApp(_App):
     name = "api"
 
-    def __init__(self, store: _Store, client_id: str, events: "_Events") -> None:
+    def __init__(self, store: _Store, owner: FakeSoundCloud, events: _Events) -> None:
         super().__init__(store)
-        self.client_id = client_id
+        self.owner = owner
         self.events = events
         self.routes = _routes(
             [
@@ -1162,7 +1184,7 @@ class _ApiApp(_App):
 
     # -- authentication -------------------------------------------------------
 
-    def guarded(self, route: _Route, call: _Call) -> _Response:
+    def invoke(self, route: _Route, call: _Call) -> _Response:
         if route.access in (PUBLIC, ME, WRITE):
             call.caller = self.authenticate(call, route.access)
         return route.handler(call)
@@ -1181,7 +1203,7 @@ class _ApiApp(_App):
             # The deprecated client_id parameter still opens public reads, nothing else.
             if access != PUBLIC or request.method not in ("GET", "HEAD"):
                 raise _Fail(_api_error(401, "this endpoint needs an access token"))
-            if call.param("client_id") != self.client_id:
+            if call.param("client_id") != self.owner.client_id:
                 raise _Fail(_api_error(401, "unknown client_id"))
             caller = _Caller("anonymous")
         else:
@@ -1729,7 +1751,7 @@ class _ApiApp(_App):
 class _AuthApp(_App):
     name = "auth"
 
-    def __init__(self, store: _Store, owner: "FakeSoundCloud") -> None:
+    def __init__(self, store: _Store, owner: FakeSoundCloud) -> None:
         super().__init__(store)
         self.owner = owner
         self.routes = _routes(
@@ -2260,11 +2282,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class FakeSoundCloud:
     """A fake SoundCloud: API, auth and CDN origins on 127.0.0.1, for tests.
 
+    ``client_id``, ``client_secret`` and ``redirect_uri`` are the one registered app.
     ``user`` overrides fields of the user who owns the seeded tracks and who
     approves authorizations (see ``DEFAULT_USER``); ``tracks`` is how many tracks
-    to generate (default ``DEFAULT_TRACK_COUNT``) or a list of field dicts.
-    The track "Flickermood" (id 293, by forss, ``http://soundcloud.com/forss/flickermood``)
-    is always there. ``clock`` drives token, code and CDN URL expiry.
+    to generate (default ``DEFAULT_TRACK_COUNT``) or a list of field dicts. The
+    track "Flickermood" (id 293, by forss) is always there.
+    ``expires_in`` is the access token lifetime, ``code_lifetime`` that of an
+    authorization code, both in seconds of ``clock`` (which also expires CDN URLs).
+    ``token_rate_limit`` caps client-credentials tokens per 12 hours (None: no cap).
+    ``require_secret`` makes code and refresh grants demand the client secret;
+    ``loopback_any_port`` accepts any port on a loopback redirect URI (RFC 8252 7.3).
+    ``media_size`` is the length of generated audio; ``host`` the address to bind.
+    Settings may be changed on a running instance; they apply to the next request.
     """
 
     def __init__(
@@ -2287,7 +2316,6 @@ class FakeSoundCloud:
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uri = redirect_uri
-        self.expires_in = expires_in
         self.code_lifetime = code_lifetime
         self.token_rate_limit = token_rate_limit
         self.require_secret = require_secret
@@ -2307,6 +2335,17 @@ class FakeSoundCloud:
         self._started = False
         self._stopped = False
 
+    @property
+    def expires_in(self) -> int:
+        """Lifetime in seconds of the access tokens issued from now on."""
+        with self._store.lock:
+            return self._store.expires_in
+
+    @expires_in.setter
+    def expires_in(self, seconds: int) -> None:
+        with self._store.lock:
+            self._store.expires_in = seconds
+
     # -- lifecycle ------------------------------------------------------------
 
     def start(self) -> FakeSoundCloud:
@@ -2315,7 +2354,7 @@ class FakeSoundCloud:
             raise RuntimeError("FakeSoundCloud already started")
         self._started = True
         apps: List[_App] = [
-            _ApiApp(self._store, self.client_id, self._events),
+            _ApiApp(self._store, self, self._events),
             _AuthApp(self._store, self),
             _CdnApp(self._store),
         ]

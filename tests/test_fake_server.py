@@ -1053,3 +1053,11 @@ def test_concurrent_clients_are_all_served_and_recorded(fake: FakeSoundCloud, to
         thread.join(TIMEOUT * 2)
     assert statuses == [200] * 160
     assert len(fake.requests_to("api")) == 160
+
+
+def test_settings_apply_to_a_running_server(fake: FakeSoundCloud) -> None:
+    fake.expires_in = 5
+    assert fake.issue_token_response()["expires_in"] == 5
+    fake.token_rate_limit = 0
+    url = f"{fake.auth_url}/oauth/token"
+    assert form(url, {"grant_type": "client_credentials"}, headers=basic(fake.client_id, fake.client_secret)).status == 429
