@@ -1,12 +1,430 @@
-"""Streaming downloads to disk (stub: replaced by the download work)."""
+"""Streaming downloads of a track's audio (or any media URL) to a path or a binary file.
+
+What :func:`download` does, where the API leaves a choice:
+
+- **Sources.** A track :class:`~soundcloud.Resource` (its ``urn``, else its ``id``), an
+  int id, a numeric string or a URN are fetched from ``/tracks/{urn}/stream``, which
+  redirects to the CDN (the client drops ``Authorization`` on that hop). A str with
+  ``http://`` or ``https://`` is requested as it is (a CDN URL, an API URL); any other str
+  is an API path. A JSON answer that lists stream URLs (``GET /tracks/{urn}/streams``, or
+  such a Resource passed as the source) is followed to its progressive MP3,
+  ``http_mp3_128_url``. The ``hls_*`` URLs are playlists of segments, which this function
+  does not assemble, and ``preview_mp3_128_url`` is a 30 second preview, never taken
+  silently: when there is no progressive URL, a ``/tracks/{urn}/streams`` source falls back
+  to the legacy ``/tracks/{urn}/stream``, anything else raises :class:`DownloadError`.
+- **Paths** are written to ``<target>.part`` in the same directory, flushed and fsynced,
+  then renamed over ``target``: on any error (KeyboardInterrupt included) nothing is
+  written at ``target``. After a failure the ``.part`` file is kept, to be resumed by the
+  next call, only when ``resume`` is true and the server takes ranges (``Accept-Ranges:
+  bytes`` or a 206 answer); otherwise it is removed. Two downloads to the same target at
+  the same time are not supported (they would share the ``.part`` file).
+- **Resume.** With ``resume=True`` and a ``.part`` file present, the request carries
+  ``Range: bytes=<size of .part>-``. A 206 whose ``Content-Range`` starts there is
+  appended; a 200 (ranges ignored) or a 206 starting elsewhere starts over; a 416 means
+  the ``.part`` file is complete when its size is the total the server states, else the
+  download starts over. The final size is checked against ``Content-Range``/
+  ``Content-Length``; a short body raises :class:`~soundcloud.ProtocolError`.
+- **File objects** (anything with ``write``, in binary mode) are written from their
+  current position; nothing is resumed and nothing can be undone on error.
+- A ``text/html`` body is refused (an error page, not media); so is a JSON one.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import errno
+import io
+import os
+import re
+from typing import TYPE_CHECKING, Any, Callable, Dict, Final, Mapping, Optional, Tuple, Union
 
-__all__ = ["download"]
+from .encoding import to_urn
+from .errors import HTTPError, ProtocolError, SoundCloudError, redact_url
+from .resources import Resource, ResourceList, StreamResponse
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = [
+    "DownloadError",
+    "PART_SUFFIX",
+    "download",
+    "parse_content_range",
+    "part_path",
+    "source_url",
+]
+
+# The temporary file a path target is written to; deterministic, so a later call resumes it.
+PART_SUFFIX: Final = ".part"
+CHUNK_SIZE: Final = 64 * 1024
+# Keys of the ``/tracks/{urn}/streams`` answer, and the progressive ones, in preference order.
+_STREAM_KEYS: Final = (
+    "http_mp3_128_url",
+    "hls_mp3_128_url",
+    "hls_aac_160_url",
+    "hls_opus_64_url",
+    "preview_mp3_128_url",
+)
+_PROGRESSIVE_KEYS: Final = ("http_mp3_128_url",)
+_CONTENT_RANGE: Final = re.compile(r"\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*\Z", re.IGNORECASE)
+_STREAMS_PATH: Final = re.compile(r"(.*/tracks/[^/?#]+)/streams/?(?:[?#].*)?\Z")
+
+ProgressCallback = Callable[[int, Optional[int]], None]
 
 
-def download(client: Any, source: Any, target: Any, *, progress: Any = None, resume: bool = True) -> int:
-    """Stream ``source`` to ``target``."""
-    raise NotImplementedError
+class DownloadError(SoundCloudError):
+    """The source did not lead to a media body: JSON or HTML came back instead of audio,
+    or the track is only offered as HLS playlists."""
+
+
+def part_path(target: Union[str, "os.PathLike[str]"]) -> str:
+    """The temporary file a download to ``target`` writes (and resumes): ``<target>.part``."""
+    return os.fspath(target) + PART_SUFFIX
+
+
+def download(
+    client: Client,
+    source: Any,
+    target: Any,
+    *,
+    progress: Optional[ProgressCallback] = None,
+    resume: bool = True,
+) -> int:
+    """Stream ``source`` to ``target`` (a path or a binary file object); return its size in bytes.
+
+    ``progress(bytes_done, total_or_None)`` is called after each chunk is written.
+    """
+    url = source_url(source)
+    if isinstance(target, (str, os.PathLike)):
+        path = os.fspath(target)
+        if not isinstance(path, str):
+            raise TypeError("a download target path must be a str or a str PathLike, not bytes")
+        return _to_path(client, url, path, progress, resume)
+    _check_file_target(target)
+    return _to_file(client, url, target, progress)
+
+
+def source_url(source: Any) -> str:
+    """The path or URL to GET for a download source (see the module docs)."""
+    if isinstance(source, Resource):
+        return _resource_url(source)
+    if isinstance(source, bool):
+        raise TypeError("a download source must be a track, an id, a URN, a path or a URL, not a bool")
+    if isinstance(source, int):
+        return "/tracks/" + to_urn("tracks", source) + "/stream"
+    if isinstance(source, str):
+        if source.startswith("https://") or source.startswith("http://"):
+            return source
+        if (source.isascii() and source.isdigit()) or source.startswith("soundcloud:"):
+            return "/tracks/" + to_urn("tracks", source) + "/stream"
+        if "://" in source:
+            raise ValueError(f"only http and https URLs can be downloaded, not {redact_url(source)!r}")
+        if not source.strip("/"):
+            raise ValueError(f"not a download source: {source!r}")
+        return source
+    raise TypeError(
+        "a download source must be a track (Resource), an id, a URN, an API path or a URL,"
+        f" not {type(source).__name__}"
+    )
+
+
+def _resource_url(resource: Resource) -> str:
+    data = resource.fields()
+    if any(key in data for key in _STREAM_KEYS):
+        picked = _progressive_url(data)
+        if picked is None:
+            raise DownloadError(_hls_only_message(data))
+        return picked
+    kind = data.get("kind")
+    if kind is not None and kind != "track":
+        raise ValueError(f"only tracks can be downloaded, not a {kind}")
+    urn = data.get("urn")
+    if isinstance(urn, str) and urn:
+        return "/tracks/" + to_urn("tracks", urn) + "/stream"
+    track_id = data.get("id")
+    if isinstance(track_id, int) and not isinstance(track_id, bool):
+        return "/tracks/" + to_urn("tracks", track_id) + "/stream"
+    raise ValueError("the resource has no 'urn' or 'id' to download it by")
+
+
+def _progressive_url(data: Mapping[str, Any]) -> Optional[str]:
+    for key in _PROGRESSIVE_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _hls_only_message(data: Mapping[str, Any]) -> str:
+    offered = ", ".join(key for key in _STREAM_KEYS if data.get(key)) or "none"
+    return (
+        "no progressive stream URL (http_mp3_128_url) among the stream URLs offered"
+        f" ({offered}); HLS playlists are not assembled and previews are not downloaded"
+        " silently: download the track by its URN (the /stream endpoint), or fetch a"
+        " playlist or preview URL yourself"
+    )
+
+
+def _check_file_target(target: Any) -> None:
+    if isinstance(target, io.TextIOBase):
+        raise TypeError("the download target is a text-mode file; open it in binary mode ('wb')")
+    if not callable(getattr(target, "write", None)):
+        raise TypeError(
+            "the download target must be a path (str or os.PathLike) or a binary file object"
+            f" with write(), not {type(target).__name__}"
+        )
+    if getattr(target, "closed", False) is True:
+        raise ValueError("the download target file is closed")
+
+
+class _Media:
+    """An answer to a download request: the body, where it starts, and what is known of it."""
+
+    def __init__(
+        self,
+        response: Optional[StreamResponse],
+        status: int,
+        start: int,
+        total: Optional[int],
+        resumable: bool,
+        url: str,
+    ) -> None:
+        self.response = response
+        self.status = status
+        self.start = start
+        self.total = total
+        self.resumable = resumable
+        self.url = url
+
+    def close(self) -> None:
+        if self.response is not None:
+            self.response.close()
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def parse_content_range(value: Optional[str]) -> Optional[Tuple[Optional[int], Optional[int], Optional[int]]]:
+    """``bytes 10-99/100`` → (10, 99, 100); ``bytes */100`` → (None, None, 100); None if malformed."""
+    if not value:
+        return None
+    match = _CONTENT_RANGE.match(value)
+    if match is None:
+        return None
+    first, last, total = match.group(1), match.group(2), match.group(3)
+    return (
+        int(first) if first is not None else None,
+        int(last) if last is not None else None,
+        int(total) if total != "*" else None,
+    )
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _request(client: Client, url: str, offset: int) -> _Media:
+    """GET the media, with a Range from ``offset``; follow a stream-URL listing once."""
+    headers: Dict[str, str] = {"Accept": "*/*"}
+    if offset > 0:
+        headers["Range"] = f"bytes={offset}-"
+    hops = 0
+    while True:
+        try:
+            result = client.get(url, headers=headers)
+        except HTTPError as exc:
+            if exc.status_code == 416 and offset > 0:
+                found = parse_content_range(_header(exc.headers, "content-range"))
+                total = found[2] if found is not None else None
+                return _Media(None, 416, offset, total, True, url)
+            raise
+        if isinstance(result, StreamResponse):
+            return _media_from(result, offset)
+        hops += 1
+        if isinstance(result, Resource):
+            data = result.fields()
+            content_type = _media_type(result.headers.get_value("content-type") or "")
+            if not data and result.status_code in (200, 206) and "json" not in content_type:
+                # An empty body (Content-Length: 0) comes back from the client as an empty
+                # Resource: an empty file, not JSON.
+                resumable = "bytes" in (result.headers.get_value("accept-ranges") or "").lower()
+                return _Media(None, result.status_code, 0, 0, resumable, url)
+            if hops == 1 and any(key in data for key in _STREAM_KEYS):
+                picked = _progressive_url(data)
+                if picked is None:
+                    legacy = _STREAMS_PATH.match(url)
+                    if legacy is None:
+                        raise DownloadError(_hls_only_message(data))
+                    picked = legacy.group(1) + "/stream"
+                url = picked
+                continue
+            if data.get("kind") == "track":
+                what = "a track's JSON"
+                advice = "pass the track itself (or its URN) to download its audio"
+            else:
+                names = sorted(data)
+                what = "JSON (fields: " + (", ".join(names[:8]) or "none") + (", ...)" if len(names) > 8 else ")")
+                advice = "pass a track, its URN, a /stream path or a media URL"
+            raise DownloadError(f"GET {redact_url(result.url or url)} answered with {what}, not media; {advice}")
+        assert isinstance(result, ResourceList)
+        raise DownloadError(f"GET {redact_url(result.url or url)} answered with a JSON array, not media")
+
+
+def _media_from(response: StreamResponse, offset: int) -> _Media:
+    media_type = _media_type(response.content_type)
+    if media_type == "text/html":
+        response.close()
+        raise DownloadError(
+            f"GET {redact_url(response.url)} answered with an HTML page (status"
+            f" {response.status_code}), not media"
+        )
+    status = response.status_code
+    length = response.content_length
+    resumable = "bytes" in (response.headers.get_value("accept-ranges") or "").lower()
+    if status == 206:
+        found = parse_content_range(response.headers.get_value("content-range"))
+        start = found[0] if found is not None else None
+        if found is None or start is None or start != offset:
+            # Not the range asked for: the caller starts over without one.
+            return _Media(response, 206, -1, None, True, response.url)
+        total = found[2]
+        if total is None and length is not None:
+            total = offset + length
+        return _Media(response, 206, offset, total, True, response.url)
+    return _Media(response, status, 0, length, resumable, response.url)
+
+
+def _open_media(client: Client, url: str, offset: int) -> _Media:
+    """The media to write, starting at ``offset`` when the server allows, else at 0."""
+    media = _request(client, url, offset)
+    if media.status == 206 and media.start < 0:
+        media.close()
+        media = _request(client, url, 0)
+    return media
+
+
+def _to_path(
+    client: Client, url: str, path: str, progress: Optional[ProgressCallback], resume: bool
+) -> int:
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "the download target is a directory", path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "the download target's directory does not exist", directory)
+    part = path + PART_SUFFIX
+    offset = 0
+    if resume:
+        try:
+            offset = os.stat(part).st_size
+        except FileNotFoundError:
+            offset = 0
+    # A .part file is left behind only by a server that takes ranges (see the module docs).
+    resumable = offset > 0
+    done = offset
+    media: Optional[_Media] = None
+    try:
+        media = _open_media(client, url, offset)
+        if media.status == 416:
+            if media.total is not None and media.total == offset:
+                # Everything was received before; only the rename was missing.
+                _commit(part, path, True)
+                if progress is not None:
+                    progress(offset, offset)
+                return offset
+            media = _open_media(client, url, 0)
+        resumable = media.resumable
+        done = media.start
+        with open(part, "ab" if done > 0 else "wb") as out:
+            if done > 0 and out.tell() != done:
+                raise DownloadError(f"{part!r} changed while it was being resumed; try again")
+            response = media.response
+            if response is not None:
+                write = out.write
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, media.total)
+            _check_complete(media, done, resume and resumable, part)
+            out.flush()
+            os.fsync(out.fileno())
+        _commit(part, path, False)
+        return done
+    except BaseException:
+        if media is not None:
+            media.close()
+        if not (resume and resumable and done > 0):
+            try:
+                os.unlink(part)
+            except OSError:
+                pass
+        raise
+
+
+def _check_complete(media: _Media, done: int, kept: bool, part: Optional[str]) -> None:
+    total = media.total
+    if total is not None and done != total:
+        where = f"; the {done} bytes received are kept in {part!r} and the next download resumes them" if (
+            kept and part is not None and done > 0
+        ) else ""
+        raise ProtocolError(
+            f"the download ended after {done} of {total} bytes{where}",
+            method="GET",
+            url=media.url,
+        )
+
+
+def _commit(part: str, path: str, sync: bool) -> None:
+    """Move the finished ``.part`` file to ``path`` atomically (fsyncing it first if asked)."""
+    if sync:
+        with open(part, "rb+") as existing:
+            os.fsync(existing.fileno())
+    os.replace(part, path)
+    _fsync_directory(os.path.dirname(os.path.abspath(path)))
+
+
+def _fsync_directory(directory: str) -> None:
+    # POSIX: the rename itself is durable only once the directory is synced. Not possible
+    # (nor needed) everywhere, hence best effort.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _to_file(client: Client, url: str, target: Any, progress: Optional[ProgressCallback]) -> int:
+    media = _open_media(client, url, 0)
+    done = 0
+    try:
+        response = media.response
+        if response is not None:
+            for chunk in response.iter_bytes(CHUNK_SIZE):
+                _write_all(target, chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, media.total)
+        _check_complete(media, done, False, None)
+    finally:
+        media.close()
+    return done
+
+
+def _write_all(target: Any, chunk: bytes) -> None:
+    # Raw (unbuffered) files may write less than asked; buffered ones write it all.
+    written = target.write(chunk)
+    if isinstance(written, int) and not isinstance(written, bool) and 0 <= written < len(chunk):
+        view = memoryview(chunk)
+        while written < len(chunk):
+            more = target.write(view[written:])
+            if not isinstance(more, int) or more <= 0:
+                raise OSError(errno.EIO, "the download target stopped accepting data")
+            written += more

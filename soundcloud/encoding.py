@@ -1,25 +1,43 @@
 """Request encoding: nested parameters flattened the way SoundCloud (Rails) reads them,
-query strings and form bodies.
+query strings, form bodies, streamed ``multipart/form-data`` bodies and URNs.
 
 ``{'track': {'title': 'x', 'tags': ['a', 'b']}}`` becomes
 ``track[title]=x&track[tags][]=a&track[tags][]=b``; a list of objects becomes
 ``playlist[tracks][][id]=1&playlist[tracks][][id]=2``; ``None`` is dropped and booleans
 are ``true``/``false``.
+
+A file value anywhere in the parameters (see :func:`is_file_value`) makes the body
+``multipart/form-data`` (:class:`MultipartBody`): the file goes out under its namespaced
+name (``track[asset_data]``) and every other parameter becomes a form field of the
+same body.
 """
 
 from __future__ import annotations
 
+import errno
+import io
+import mimetypes
 import os
+import re
+import secrets
+import stat
 from pathlib import PurePath
-from typing import Any, Final, List, Mapping, Optional, Tuple
+from typing import IO, Any, Callable, Final, Iterator, List, Mapping, Optional, Tuple, cast
 from urllib.parse import quote
 
+from .errors import UploadInterruptedError
+
 __all__ = [
-    "MAX_NESTING",
+    "CHUNK_SIZE",
     "Field",
+    "MAX_NESTING",
+    "MultipartBody",
+    "PATH_BLOCK_SIZE",
     "encode_params",
+    "file_name",
     "has_files",
     "is_file_value",
+    "to_urn",
     "urlencode",
 ]
 
@@ -27,8 +45,16 @@ __all__ = [
 # RecursionError, it would crash the interpreter.
 MAX_NESTING: Final = 32
 
+# How much of a file object one chunk of a multipart body carries (what one read asks for).
+CHUNK_SIZE: Final = 64 * 1024
+# Files given as paths are read in larger blocks, each with its own open and close.
+PATH_BLOCK_SIZE: Final = 1024 * 1024
+
 # A flattened field: the namespaced name and either a str or a file value (see is_file_value).
 Field = Tuple[str, Any]
+
+# What a progress callback receives: bytes sent so far, and the total.
+ProgressCallback = Callable[[int, int], None]
 
 
 def is_file_value(value: object) -> bool:
@@ -65,29 +91,38 @@ def encode_params(params: Mapping[str, Any]) -> List[Field]:
     Values are strings, except file values (see :func:`is_file_value`), kept as given.
     """
     fields: List[Field] = []
-    for key, value in params.items():
+    # Typed Any so that a wrong key reaches the clear error below, compiled or not (mypyc
+    # would otherwise check the declared Mapping[str, Any] key type with its own message).
+    items: Any = params.items()
+    for key, value in items:
         if not isinstance(key, str):
             raise TypeError(f"parameter names must be str, not {type(key).__name__}: {key!r}")
-        if value is None:
-            continue
-        if isinstance(value, str):
-            fields.append((key, value))
-        else:
-            _flatten(key, value, fields, 0)
+        _flatten(key, value, fields, 0)
     return fields
 
 
 def _flatten(name: str, value: Any, fields: List[Field], depth: int) -> None:
-    if depth > MAX_NESTING:
-        raise ValueError(f"parameters nested deeper than {MAX_NESTING} levels at {name!r}")
-    if value is None:
+    # The common leaf types are tested by exact type first: it is the hot path of every
+    # request, and exact checks are much cheaper than isinstance against ABCs or hasattr.
+    kind = type(value)
+    if kind is str:
+        fields.append((name, value))
+    elif kind is int or kind is float:
+        fields.append((name, str(value)))
+    elif kind is bool:
+        fields.append((name, "true" if value else "false"))
+    elif value is None:
         return
-    if isinstance(value, Mapping):
+    elif kind is dict or isinstance(value, Mapping):
+        if depth >= MAX_NESTING:
+            raise ValueError(f"parameters nested deeper than {MAX_NESTING} levels at {name!r}")
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"parameter names must be str, not {type(key).__name__}: {key!r}")
-            _flatten(f"{name}[{key}]", item, fields, depth + 1)
-    elif isinstance(value, (list, tuple)) and not is_file_value(value):
+            _flatten(name + "[" + key + "]", item, fields, depth + 1)
+    elif kind is list or (isinstance(value, (list, tuple)) and not is_file_value(value)):
+        if depth >= MAX_NESTING:
+            raise ValueError(f"parameters nested deeper than {MAX_NESTING} levels at {name!r}")
         inner = name + "[]"
         for item in value:
             _flatten(inner, item, fields, depth + 1)
@@ -125,18 +160,412 @@ def file_name(value: object) -> Optional[str]:
         return value.name
     name = getattr(value, "name", None)
     if isinstance(name, str) and name and not (name.startswith("<") and name.endswith(">")):
-        return os.path.basename(name)
+        return os.path.basename(name) or None
     return None
 
 
+# -- URNs ---------------------------------------------------------------------------------
+
+_KIND: Final = re.compile(r"[a-z][a-z_-]*\Z")
+_URN: Final = re.compile(r"soundcloud:([a-z][a-z_-]*):([0-9]+)\Z")
+
+
+def to_urn(kind: str, value: Any) -> str:
+    """The URN SoundCloud prefers in paths, from an id, a numeric string or a URN.
+
+        >>> to_urn('tracks', 308946187)
+        'soundcloud:tracks:308946187'
+        >>> to_urn('tracks', 'soundcloud:tracks:308946187')
+        'soundcloud:tracks:308946187'
+
+    Ids above 2**31 must be sent as URNs (SoundCloud answers 422 otherwise).
+    """
+    if not isinstance(kind, str) or _KIND.match(kind) is None:
+        raise ValueError(f"the URN kind must be a plural noun like 'tracks' or 'users', not {kind!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(
+            f"a {kind} id must be an int, a numeric str or a URN like 'soundcloud:{kind}:123',"
+            f" not {type(value).__name__}"
+        )
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"a {kind} id cannot be negative: {value}")
+        return f"soundcloud:{kind}:{value}"
+    if value.isascii() and value.isdigit():
+        return f"soundcloud:{kind}:{int(value)}"
+    match = _URN.match(value)
+    if match is None:
+        raise ValueError(f"not a {kind} id or URN: {value!r} (expected 123 or 'soundcloud:{kind}:123')")
+    if match.group(1) != kind:
+        raise ValueError(f"{value!r} is a URN for {match.group(1)}, not {kind}")
+    return value
+
+
+# -- multipart/form-data ------------------------------------------------------------------
+
+# RFC 2046 section 5.1.1: a boundary is 1 to 70 of these characters, not ending in a space.
+_BOUNDARY: Final = re.compile(r"[0-9A-Za-z'()+_,./:=? -]{0,69}[0-9A-Za-z'()+_,./:=?-]\Z")
+_OCTET_STREAM: Final = "application/octet-stream"
+# In-memory file values up to this size are framed into the surrounding bytes instead of
+# being produced as chunks of their own.
+_INLINE_LIMIT: Final = CHUNK_SIZE
+
+
+def _escape_param(value: str) -> str:
+    """A Content-Disposition parameter value as browsers send it (RFC 7578 section 4.2 and
+    the WHATWG HTML "multipart/form-data encoding algorithm"): UTF-8 inside the quotes, with
+    ``"``, CR and LF percent-escaped. Backslashes go as they are, as browsers send them."""
+    return value.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _default_filename(field: str) -> str:
+    # ``track[asset_data]`` -> ``asset_data``: the innermost non-empty key, like requests
+    # uses the field name when a file has no name of its own.
+    for piece in reversed(field.replace("]", "").split("[")):
+        if piece:
+            return piece
+    return "file"
+
+
+class _FilePart:
+    """One file field: its framed headers and where its bytes come from."""
+
+    def __init__(
+        self,
+        field: str,
+        filename: str,
+        data: Optional[bytes],
+        stream: Optional[IO[bytes]],
+        path: Optional[str],
+        start: int,
+        size: int,
+        identity: Tuple[int, int] = (0, 0),
+    ) -> None:
+        self.field = field
+        self.filename = filename
+        self.data = data
+        self.stream = stream
+        self.path = path
+        self.start = start
+        self.size = size
+        # (st_dev, st_ino) of a path, to notice the file being replaced while it is sent.
+        self.identity = identity
+
+    def chunks(self) -> Iterator[bytes]:
+        """The file's bytes in chunks; raises when it is shorter or longer than announced."""
+        data = self.data
+        if data is not None:
+            for offset in range(0, len(data), CHUNK_SIZE):
+                yield data[offset : offset + CHUNK_SIZE]
+            return
+        path = self.path
+        if path is not None:
+            yield from self._read_path(path)
+            return
+        stream = self.stream
+        if stream is not None:
+            try:
+                stream.seek(self.start)
+            except (OSError, ValueError) as exc:
+                raise self._failed(f"could not seek back to where the file started: {exc}") from exc
+            yield from self._read(stream)
+
+    def _read_path(self, path: str) -> Iterator[bytes]:
+        # The file is opened for each block and closed before the block is yielded: a
+        # consumer may abandon this iterator at any point (a connection that fails), and a
+        # suspended generator is not guaranteed to run its ``finally`` (mypyc's are not),
+        # so no handle may stay open across a yield.
+        size = self.size
+        offset = 0
+        while True:
+            want = size - offset if size - offset < PATH_BLOCK_SIZE else PATH_BLOCK_SIZE
+            extra = b""
+            try:
+                with open(path, "rb") as handle:
+                    info = os.fstat(handle.fileno())
+                    if (info.st_dev, info.st_ino) != self.identity:
+                        raise self._failed(f"{path!r} was replaced by another file during the upload")
+                    if offset:
+                        handle.seek(offset)
+                    block = handle.read(want) if want else b""
+                    if len(block) == want and offset + want == size:
+                        extra = handle.read(1)
+            except OSError as exc:
+                raise self._failed(f"could not read {path!r}: {exc}") from exc
+            if len(block) < want:
+                raise self._failed(
+                    f"the file ended after {offset + len(block)} of the {size} bytes announced"
+                    " in Content-Length (did it change during the upload?)"
+                )
+            if extra:
+                raise self._failed(
+                    f"the file is longer than the {size} bytes announced in Content-Length"
+                    " (did it change during the upload?)"
+                )
+            if not block:
+                return
+            yield block
+            offset += len(block)
+            if offset >= size:
+                return
+
+    def _read(self, stream: IO[bytes]) -> Iterator[bytes]:
+        remaining = self.size
+        read = stream.read
+        if remaining == 0:
+            self._check_ended(read)
+        while remaining > 0:
+            try:
+                got: object = read(CHUNK_SIZE if remaining > CHUNK_SIZE else remaining)
+            except (OSError, ValueError) as exc:
+                raise self._failed(f"reading the file failed: {exc}") from exc
+            if isinstance(got, bytes):
+                chunk = got
+            elif isinstance(got, (bytearray, memoryview)):
+                chunk = bytes(got)
+            else:
+                raise TypeError(
+                    f"field {self.field!r}: read() returned {type(got).__name__}, not bytes;"
+                    " open the file in binary mode ('rb')"
+                )
+            if not chunk:
+                raise self._failed(
+                    f"the file ended after {self.size - remaining} of the {self.size} bytes announced"
+                    " in Content-Length (did it change during the upload?)"
+                )
+            if len(chunk) > remaining:
+                raise self._failed(f"read() returned more bytes than asked for ({len(chunk)} > {remaining})")
+            remaining -= len(chunk)
+            if remaining == 0:
+                # Checked before the last bytes go out, so that a file which grew is never
+                # sent as a complete-looking body that silently lacks its end.
+                self._check_ended(read)
+            yield chunk
+
+    def _check_ended(self, read: Callable[[int], bytes]) -> None:
+        try:
+            extra = read(1)
+        except (OSError, ValueError) as exc:
+            raise self._failed(f"reading the file failed: {exc}") from exc
+        if extra:
+            raise self._failed(
+                f"the file is longer than the {self.size} bytes announced in Content-Length"
+                " (did it change during the upload?)"
+            )
+
+    def _failed(self, why: str) -> UploadInterruptedError:
+        return UploadInterruptedError(
+            f"the upload of field {self.field!r} ({self.filename!r}) was stopped: {why}; the request"
+            " body was cut short, so the server cannot accept it, and it was not retried"
+        )
+
+
+def _measure(field: str, stream: IO[bytes]) -> Tuple[int, int]:
+    """Where a stream's remaining bytes start and how many there are, without reading them."""
+    try:
+        start = stream.tell()
+    except (AttributeError, OSError, ValueError):
+        start = -1
+    if start >= 0:
+        try:
+            info = os.fstat(stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        else:
+            if stat.S_ISREG(info.st_mode):
+                return start, max(0, info.st_size - start)
+        try:
+            seekable = stream.seekable() if hasattr(stream, "seekable") else True
+            if seekable:
+                stream.seek(0, io.SEEK_END)
+                end = stream.tell()
+                stream.seek(start)
+                return start, max(0, end - start)
+        except (AttributeError, OSError, ValueError):
+            pass
+    raise ValueError(
+        f"field {field!r}: cannot tell the size of {type(stream).__name__} ahead (it is not"
+        " seekable), and a multipart body needs its Content-Length before it is sent; pass a"
+        " file opened from disk in binary mode, a pathlib.Path, bytes or io.BytesIO"
+    )
+
+
+def _check_stream(field: str, stream: Any) -> None:
+    """Refuse, before anything is sent, the file objects that cannot be uploaded."""
+    if isinstance(stream, io.TextIOBase):
+        raise TypeError(
+            f"field {field!r}: the file is open in text mode; open it in binary mode"
+            " (open(path, 'rb')) so its bytes are sent unchanged"
+        )
+    if getattr(stream, "closed", False) is True:
+        raise ValueError(f"field {field!r}: the file is closed; open it (in binary mode) before sending")
+    if not isinstance(stream, (io.BufferedIOBase, io.RawIOBase)):
+        # A duck-typed reader: ask for nothing to learn whether it yields bytes or str.
+        try:
+            probe = stream.read(0)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"field {field!r}: the file cannot be read: {exc}") from exc
+        if isinstance(probe, str):
+            raise TypeError(
+                f"field {field!r}: read() returns str, not bytes; open the file in binary mode ('rb')"
+            )
+
+
 class MultipartBody:
-    """A ``multipart/form-data`` body produced chunk by chunk (stub: replaced by the upload work)."""
+    """A ``multipart/form-data`` body (RFC 7578), produced chunk by chunk.
 
-    def __init__(self, fields: List[Field], progress: Optional[Any] = None) -> None:
-        raise NotImplementedError("uploads are not implemented yet")
+    ``fields`` are ``(name, value)`` pairs from :func:`encode_params`. A value is a str
+    (a form field) or a file value: a binary file object (read from its current position,
+    :data:`CHUNK_SIZE` at a time), ``bytes``, a :class:`pathlib.Path` (read while the body is
+    produced, :data:`PATH_BLOCK_SIZE` at a time, never left open) or a
+    ``(filename, file[, content_type])`` tuple. Everything is checked, and the size of every
+    file known, before anything is sent: :attr:`content_length` is exact, no chunked encoding
+    is needed, and memory does not grow with the files. A file that turns out shorter or
+    longer than announced stops the body with :class:`~soundcloud.UploadInterruptedError`.
+    Files given as objects are not closed.
 
-    content_type: str = ""
-    content_length: int = 0
+        body = MultipartBody(encode_params({'track': {'title': 'x', 'asset_data': path}}))
+        headers = {'Content-Type': body.content_type, 'Content-Length': str(body.content_length)}
+        for chunk in body: ...
 
-    def __iter__(self) -> Any:
-        raise NotImplementedError
+    ``progress(sent, total)`` is called after each chunk went out.
+    """
+
+    def __init__(
+        self,
+        fields: List[Field],
+        progress: Optional[ProgressCallback] = None,
+        *,
+        boundary: Optional[str] = None,
+    ) -> None:
+        if boundary is None:
+            boundary = secrets.token_hex(16)
+        elif not isinstance(boundary, str) or _BOUNDARY.match(boundary) is None:
+            raise ValueError(f"{boundary!r} is not a valid multipart boundary (RFC 2046 section 5.1.1)")
+        self.boundary = boundary
+        self.content_type = "multipart/form-data; boundary=" + boundary
+        self._progress = progress
+        # The body is: segments[0] file[0] segments[1] file[1] ... segments[n]. The segments
+        # hold the framing and every string field, joined ahead of time: built as one str
+        # and encoded once, which is several times faster than concatenating bytes per field.
+        head = "--" + boundary + '\r\nContent-Disposition: form-data; name="'
+        segments: List[bytes] = []
+        files: List[_FilePart] = []
+        pieces: List[bytes] = []
+        text: List[str] = []
+        add = text.append
+        for field, value in fields:
+            name = field
+            if '"' in name or "\r" in name or "\n" in name:
+                name = _escape_param(name)
+            if isinstance(value, str):
+                add(head)
+                add(name)
+                add('"\r\n\r\n')
+                add(value)
+                add("\r\n")
+                continue
+            part = _file_part(field, value)
+            filename = part.filename
+            if '"' in filename or "\r" in filename or "\n" in filename:
+                filename = _escape_param(filename)
+            add(head)
+            add(name)
+            add('"; filename="')
+            add(filename)
+            add('"\r\nContent-Type: ')
+            add(_content_type(field, value, part.filename))
+            add("\r\n\r\n")
+            pieces.append("".join(text).encode("utf-8"))
+            text.clear()
+            data = part.data
+            if data is not None and len(data) <= _INLINE_LIMIT:
+                pieces.append(data)
+            else:
+                segments.append(b"".join(pieces))
+                files.append(part)
+                pieces = []
+            add("\r\n")
+        add("--" + boundary + "--\r\n")
+        pieces.append("".join(text).encode("utf-8"))
+        segments.append(b"".join(pieces))
+        self._segments = segments
+        self._files = files
+        length = 0
+        for segment in segments:
+            length += len(segment)
+        for part in files:
+            length += part.size
+        self.content_length = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        progress = self._progress
+        total = self.content_length
+        sent = 0
+        segments = self._segments
+        files = self._files
+        for index in range(len(files)):
+            segment = segments[index]
+            if segment:
+                yield segment
+                sent += len(segment)
+                if progress is not None:
+                    progress(sent, total)
+            for chunk in files[index].chunks():
+                yield chunk
+                sent += len(chunk)
+                if progress is not None:
+                    progress(sent, total)
+        last = segments[len(files)]
+        yield last
+        sent += len(last)
+        if progress is not None:
+            progress(sent, total)
+
+    def read_all(self) -> bytes:
+        """The whole body in memory (for small bodies and tests; iterate it otherwise)."""
+        return b"".join(self)
+
+    def __repr__(self) -> str:
+        return f"<MultipartBody {self.content_length} bytes, {len(self._files)} streamed file(s)>"
+
+
+def _file_part(field: str, value: Any) -> _FilePart:
+    """Check a file value and learn its name and size, before anything is sent."""
+    filename: Optional[str] = None
+    body = value
+    if isinstance(value, tuple):
+        filename = value[0]
+        body = value[1]
+        if not filename:
+            filename = None
+    if filename is None:
+        filename = file_name(body) or _default_filename(field)
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        data = bytes(body)
+        return _FilePart(field, filename, data, None, None, 0, len(data))
+    if isinstance(body, PurePath):
+        path = os.fspath(body)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"field {field!r}: no such file", path) from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"field {field!r}: {path!r} is not a regular file")
+        if not os.access(path, os.R_OK):
+            raise PermissionError(errno.EACCES, f"field {field!r}: the file cannot be read", path)
+        return _FilePart(field, filename, None, None, path, 0, info.st_size, (info.st_dev, info.st_ino))
+    _check_stream(field, body)
+    stream = cast(IO[bytes], body)
+    start, size = _measure(field, stream)
+    return _FilePart(field, filename, None, stream, None, start, size)
+
+
+def _content_type(field: str, value: Any, filename: str) -> str:
+    if isinstance(value, tuple) and len(value) == 3:
+        given = value[2]
+        if not isinstance(given, str) or not given or not given.isascii() or "\r" in given or "\n" in given:
+            raise ValueError(f"field {field!r}: the content type must be a non-empty ASCII str, not {given!r}")
+        return given
+    guessed = mimetypes.guess_type(filename)[0]
+    return guessed if guessed is not None else _OCTET_STREAM
