@@ -45,7 +45,6 @@ from .resources import Headers, Resource, ResourceList, StreamResponse
 from .transport import Timeout
 
 __all__ = [
-    "USE_CLIENT_DEFAULT",
     "BadRequestError",
     "Client",
     "ConnectError",
@@ -76,6 +75,7 @@ __all__ = [
     "TooManyRedirectsError",
     "TooManyRequestsError",
     "TransportError",
+    "USE_CLIENT_DEFAULT",
     "UnauthorizedError",
     "UnprocessableEntityError",
     "UploadInterruptedError",

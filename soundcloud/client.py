@@ -465,18 +465,19 @@ class Client:
         else:
             sent = None
         response = self._send_handling_redirects(request, allow_redirects)
-        if (
-            response.status_code == 401
-            and same_origin
-            and (request.replayable or request.body is None)
-            and self._auth.handle_unauthorized(sent)
-        ):
-            # One refresh, one replay (never a loop): the token expired between our check and
-            # the server's, or was revoked and the refresh token still works.
-            response.close()
-            request.headers.pop("Authorization", None)
-            self._apply_credentials(request)
-            response = self._send_handling_redirects(request, allow_redirects)
+        if response.status_code == 401 and same_origin and (request.replayable or request.body is None):
+            try:
+                replay = self._auth.handle_unauthorized(sent)
+            except BaseException:
+                response.close()
+                raise
+            if replay:
+                # One refresh, one replay (never a loop): the token expired between our check
+                # and the server's, or was revoked and the refresh token still works.
+                response.close()
+                request.headers.pop("Authorization", None)
+                self._apply_credentials(request)
+                response = self._send_handling_redirects(request, allow_redirects)
         return self._build_result(response)
 
     def _send_handling_redirects(self, request: Request, allow_redirects: bool) -> Response:
