@@ -15,10 +15,12 @@ from . import client as _client_module
 from ._version import __version__
 from .auth import FileTokenStore, Token, TokenStore
 from .client import USE_CLIENT_DEFAULT, Client
+from .encoding import to_urn
 from .errors import (
     BadRequestError,
     ConnectError,
     DecodeError,
+    DownloadError,
     ForbiddenError,
     HTTPError,
     InsecureRedirectError,
@@ -49,6 +51,7 @@ __all__ = [
     "Client",
     "ConnectError",
     "DecodeError",
+    "DownloadError",
     "FileTokenStore",
     "ForbiddenError",
     "HTTPError",
@@ -81,6 +84,7 @@ __all__ = [
     "UploadInterruptedError",
     "__compiled__",
     "__version__",
+    "to_urn",
 ]
 
 # True when the mypyc-compiled modules are in use (a compiled wheel), False for pure Python.

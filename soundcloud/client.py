@@ -583,10 +583,21 @@ class Client:
 
     # -- pagination and downloads --------------------------------------------------------
 
-    def paginate(self, url: str, /, *, max_items: Optional[int] = None, **params: Any) -> Iterator[Any]:
+    def paginate(
+        self,
+        url: str,
+        /,
+        *,
+        max_items: Optional[int] = None,
+        timeout: TimeoutArg = USE_CLIENT_DEFAULT,
+        headers: Optional[Mapping[str, str]] = None,
+        retry: Optional[bool] = None,
+        **params: Any,
+    ) -> Iterator[Any]:
         """Iterate over the items of a collection across pages, following ``next_href``.
 
-        ``limit`` is the page size (at most 200); ``max_items`` caps the total::
+        ``limit`` is the page size (at most 200); ``max_items`` caps the total; ``timeout``,
+        ``headers`` and ``retry`` apply to every page::
 
             for track in client.paginate('/tracks', q='ambient', limit=200, max_items=1000):
                 print(track.title)
@@ -601,13 +612,22 @@ class Client:
         if max_items is not None and (isinstance(max_items, bool) or max_items < 0):
             raise ValueError(f"max_items must be 0 or more, not {max_items!r}")
         params.setdefault("linked_partitioning", True)
-        return self._pages(url, params, max_items)
+        return self._pages(url, params, max_items, timeout, headers, retry)
 
-    def _pages(self, url: str, params: Dict[str, Any], max_items: Optional[int]) -> Iterator[Any]:
+    def _pages(
+        self,
+        url: str,
+        params: Dict[str, Any],
+        max_items: Optional[int],
+        timeout: TimeoutArg,
+        headers: Optional[Mapping[str, str]],
+        retry: Optional[bool],
+    ) -> Iterator[Any]:
         count = 0
         if max_items == 0:
             return
-        page = self.get(url, **params)
+        page = self._request("GET", url, params, None, True, timeout, headers, retry, None)
+        fetched = {url}
         while True:
             next_url: Optional[str] = None
             if isinstance(page, ResourceList):
@@ -628,7 +648,12 @@ class Client:
                     return
             if not next_url:
                 return
-            page = self.get(next_url)
+            if next_url in fetched:
+                raise SoundCloudError(
+                    f"pagination loop: next_href {redact_url(next_url)} was already fetched"
+                )
+            fetched.add(next_url)
+            page = self._request("GET", next_url, {}, None, True, timeout, headers, retry, None)
 
     def download(
         self,
@@ -644,7 +669,8 @@ class Client:
         ``'/tracks/soundcloud:tracks:123/stream'``, or a media URL. A path is written
         through a temporary file renamed on success, so no partial file is ever left at
         ``target``; a partial temporary file from an interrupted download is resumed with a
-        Range request when the server supports it. Returns the number of bytes written.
+        Range request when the server supports it. Returns the size of the finished file
+        (resumed bytes included).
         """
         from .download import download
 

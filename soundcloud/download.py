@@ -38,7 +38,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, Final, Mapping, Optional, Tuple, Union
 
 from .encoding import to_urn
-from .errors import HTTPError, ProtocolError, SoundCloudError, redact_url
+from .errors import DownloadError, HTTPError, ProtocolError, redact_url
 from .resources import Resource, ResourceList, StreamResponse
 
 if TYPE_CHECKING:
@@ -69,11 +69,6 @@ _CONTENT_RANGE: Final = re.compile(r"\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*\Z
 _STREAMS_PATH: Final = re.compile(r"(.*/tracks/[^/?#]+)/streams/?(?:[?#].*)?\Z")
 
 ProgressCallback = Callable[[int, Optional[int]], None]
-
-
-class DownloadError(SoundCloudError):
-    """The source did not lead to a media body: JSON or HTML came back instead of audio,
-    or the track is only offered as HLS playlists."""
 
 
 def part_path(target: Union[str, "os.PathLike[str]"]) -> str:

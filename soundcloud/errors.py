@@ -17,13 +17,20 @@ Every error the package raises derives from :class:`SoundCloudError`::
     │   ├── TooManyRequestsError       429, with ``retry_after``
     │   └── ServerError                5xx
     ├── DecodeError                    a body that claims to be JSON is not (also ValueError)
+    ├── DownloadError                  a download led to JSON, HTML or HLS playlists, not media
     ├── ResponseTooLargeError          a body or its headers exceed the configured limits
     ├── RedirectError                  a redirect could not be followed
     │   ├── TooManyRedirectsError      more hops than allowed, or a loop
     │   └── InsecureRedirectError      an https URL redirected to plain http
-    └── OAuthError                     the authorization server refused (RFC 6749 section 5.2)
+    ├── TokenStoreError                a saved token file is unreadable or corrupt (also ValueError)
+    └── OAuthError                     the authorization server refused (RFC 6749 sections 4.1.2.1, 5.2)
+        ├── InvalidRequestError        invalid_request: a parameter is missing, repeated or malformed
         ├── InvalidGrantError          the code or refresh token is dead: authorize again
         ├── InvalidClientError         client id or secret wrong
+        ├── UnauthorizedClientError    unauthorized_client: the app may not use this grant
+        ├── UnsupportedGrantTypeError  unsupported_grant_type (the removed password grant, say)
+        ├── InvalidScopeError          invalid_scope
+        ├── AccessDeniedError          access_denied: the user (or SoundCloud) said no
         ├── RateLimitedTokenError      too many tokens requested (SoundCloud's token rate limit)
         └── StateMismatchError         the ``state`` in the callback is not ours (also ValueError)
 
@@ -40,14 +47,18 @@ from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 __all__ = [
+    "AccessDeniedError",
     "BadRequestError",
     "ConnectError",
     "DecodeError",
+    "DownloadError",
     "ForbiddenError",
     "HTTPError",
     "InsecureRedirectError",
     "InvalidClientError",
     "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
     "NotFoundError",
     "OAuthError",
     "ProtocolError",
@@ -58,11 +69,14 @@ __all__ = [
     "SoundCloudError",
     "StateMismatchError",
     "TimeoutError",
+    "TokenStoreError",
     "TooManyRedirectsError",
     "TooManyRequestsError",
     "TransportError",
+    "UnauthorizedClientError",
     "UnauthorizedError",
     "UnprocessableEntityError",
+    "UnsupportedGrantTypeError",
     "UploadInterruptedError",
     "redact_url",
 ]
@@ -380,6 +394,11 @@ def _rebuild_decode(message: str, method: str, url: str, body: bytes) -> DecodeE
     return DecodeError(message, method=method, url=url, body=body)
 
 
+class DownloadError(SoundCloudError):
+    """The source did not lead to a media body: JSON or HTML came back instead of audio,
+    or the track is only offered as HLS playlists."""
+
+
 class ResponseTooLargeError(SoundCloudError):
     """A response body or its headers exceeded the configured limit."""
 
@@ -433,6 +452,19 @@ def _rebuild_oauth(
     return cls(message, error=error, error_description=error_description, status_code=status_code)
 
 
+class TokenStoreError(SoundCloudError, ValueError):
+    """A token store could not be read: its file is corrupt, or not a saved token.
+
+    The message names the file and what is wrong with it, never its contents.
+    """
+
+
+class InvalidRequestError(OAuthError):
+    """A parameter of the authorization or token request was missing, repeated or malformed."""
+
+    error = "invalid_request"
+
+
 class InvalidGrantError(OAuthError):
     """The authorization code or refresh token is invalid, used or expired: authorize again."""
 
@@ -443,6 +475,30 @@ class InvalidClientError(OAuthError):
     """The client id or secret was refused."""
 
     error = "invalid_client"
+
+
+class UnauthorizedClientError(OAuthError):
+    """The app is not allowed to use this grant type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantTypeError(OAuthError):
+    """The token endpoint does not accept this grant type (the password grant is gone)."""
+
+    error = "unsupported_grant_type"
+
+
+class InvalidScopeError(OAuthError):
+    """The requested scope is invalid or unknown (leave it empty on SoundCloud)."""
+
+    error = "invalid_scope"
+
+
+class AccessDeniedError(OAuthError):
+    """The user, or SoundCloud, refused the authorization request."""
+
+    error = "access_denied"
 
 
 class RateLimitedTokenError(OAuthError):

@@ -2225,7 +2225,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return b""
         if not length.strip().isdigit():
             return None
-        return self.rfile.read(int(length))
+        expected = int(length)
+        data = self.rfile.read(expected)
+        if len(data) < expected:
+            # The client went away mid-body: never act on a cut-short request.
+            return None
+        return data
 
     def serve(self) -> None:
         body = self.read_body()

@@ -166,11 +166,6 @@ def test_errors_propagate(fake: "FakeSoundCloud", public_client: soundcloud.Clie
         list(public_client.paginate("/users/987654321/tracks"))
 
 
-@pytest.mark.xfail(
-    reason="client.py _pages(): next_href pages are fetched with self.get(next_url) alone, so"
-    " headers=/timeout=/retry= given to paginate() apply to the first page only",
-    strict=True,
-)
 def test_request_options_apply_to_every_page(fake: "FakeSoundCloud", public_client: soundcloud.Client) -> None:
     items = list(public_client.paginate("/tracks", limit=200, headers={"X-Trace": "abc"}))
     assert len(items) == len(public_track_ids(fake))
