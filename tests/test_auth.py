@@ -694,6 +694,48 @@ def test_eight_threads_on_an_expired_token_cause_one_refresh(timed_fake: Any, cl
     assert len(me) == workers and {r.header("authorization") for r in me} == {"OAuth " + client.token.access_token}
 
 
+def test_a_failed_renewal_is_reported_to_those_who_waited_for_it(fake: Any) -> None:
+    clock = Clock()
+    with ScriptedAuthServer(503, b"<html>down</html>", "text/html") as down:
+        stale = Token("a", "r", 3600, clock.now + 10)  # inside the expiry margin
+        auth = make_authenticator(fake, auth_url=down.url, token=stale, clock=clock)
+        # Played in one thread, deterministically: a second thread reads the attempt count
+        # on entry, then queues for the lock while the first one's refresh fails.
+        seen = auth._attempts
+        with pytest.raises(soundcloud.OAuthError, match="503"):
+            auth.authorization()  # the first thread's refresh fails...
+        assert len(down.requests) == 1
+        with pytest.raises(soundcloud.OAuthError, match="503") as info:
+            auth._renew(stale, seen)  # ...and the waiting one reports it, without a request
+        assert len(down.requests) == 1 and info.value.__traceback__ is not None
+        with pytest.raises(soundcloud.OAuthError):
+            auth.authorization()  # a later call tries again
+        assert len(down.requests) == 2
+
+
+def test_authenticator_edges(fake: Any) -> None:
+    with pytest.raises(TypeError):
+        make_authenticator(fake, token={"access_token": "a"})
+    with pytest.raises(ValueError):
+        make_authenticator(fake, state="")
+    merged = make_authenticator(fake, token=Token("a", scope="s"), refresh_token="r")
+    assert merged.token == Token("a", "r", scope="s")
+    auth = make_authenticator(fake)
+    assert auth.handle_unauthorized("OAuth gone") is False  # no token at all
+    assert "test-client-id" in repr(auth) and "no token" in repr(auth)
+    unready = make_authenticator(fake, refresh_token=logged_in(fake).token.refresh_token)
+    assert unready.refresh().access_token  # a lone refresh token, before prepare()
+    assert unready.token is not None and unready.token.grant_type == "refresh_token"
+
+
+def test_refresh_without_a_user_token_fetches_an_app_token(fake: Any) -> None:
+    client = make_client(fake, client_secret=fake.client_secret)
+    assert client.refresh().is_app_token and fake.grant_counts == {"client_credentials": 1}
+    public = make_client(fake)
+    with pytest.raises(soundcloud.OAuthError, match="no refresh token"):
+        public.refresh()
+
+
 def test_a_token_replaced_by_another_thread_is_not_refreshed_again(fake: Any) -> None:
     token = fake.issue_token_response()
     auth = make_authenticator(
@@ -1039,6 +1081,16 @@ def test_store_wins_over_a_spent_refresh_token(fake: Any) -> None:
     assert client.token == first.token and fake.grant_counts.get("refresh_token") == 1
 
 
+def test_a_corrupt_store_does_not_stop_a_renewal(timed_fake: Any, clock: Clock, tmp_path: Any) -> None:
+    fake = timed_fake
+    path = tmp_path / "token.json"
+    client = logged_in(fake, token_store=FileTokenStore(path), clock=clock)
+    path.write_text("{garbage")  # damaged while the client runs
+    clock.advance(3600)
+    assert client.get("/me").id == fake.user_id  # refreshed all the same...
+    assert FileTokenStore(path).load() == client.token  # ...and the file is whole again
+
+
 def test_store_keeps_one_app_token_across_clients(fake: Any, tmp_path: Any) -> None:
     path = tmp_path / "app-token.json"
     one = make_client(fake, client_secret=fake.client_secret, token_store=FileTokenStore(path))
@@ -1128,13 +1180,13 @@ def free_port() -> int:
 def test_loopback_login_end_to_end(caplog: pytest.LogCaptureFixture) -> None:
     with FakeSoundCloud(loopback_any_port=True) as fake:  # registered: http://127.0.0.1:8765/callback
         client = make_client(fake)  # no redirect_uri: http://127.0.0.1:<free port>/callback
-        browser = Browser(before=["/favicon.ico"])
+        browser = Browser(before=["/favicon.ico", "/callback"])
         caplog.set_level(logging.DEBUG, logger="soundcloud")
         token = client.login(open_browser=browser, timeout=TIMEOUT)
         assert token is client.token and token.grant_type == "authorization_code"
         assert client.get("/me").username == fake.user["username"]
-        favicon, done = browser.pages
-        assert favicon[0] == 404
+        favicon, empty, done = browser.pages
+        assert favicon[0] == 404 and empty[0] == 400  # neither ends the login
         assert done[0] == 200 and "You can close this window" in done[1]
         (exchange,) = token_requests(fake)
         redirect_uri = form_of(exchange)["redirect_uri"]
@@ -1298,9 +1350,13 @@ class ScriptedAuthServer:
     def __init__(self, status: int, body: bytes, content_type: str) -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+        requests: List[str] = []
+        self.requests = requests
+
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                requests.append(self.path)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
