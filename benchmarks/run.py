@@ -507,39 +507,60 @@ def build_wheel(outdir: str) -> Tuple[Optional[str], str]:
     env = dict(os.environ, SOUNDCLOUD_USE_MYPYC="1")
     log("building a mypyc wheel (SOUNDCLOUD_USE_MYPYC=1 python -m build --wheel) ...")
     errs = []
-    for extra in (["--no-isolation"], []):
-        r = subprocess.run([sys.executable, "-m", "build", "--wheel", *extra, "--outdir", outdir, REPO],
-                           capture_output=True, text=True, env=env, timeout=900)
-        wheels = glob.glob(os.path.join(outdir, "*.whl"))
-        if r.returncode == 0 and wheels:
-            return wheels[0], ""
-        errs.append((r.stderr or r.stdout).strip().splitlines()[-1:] or ["?"])
-    return None, f"wheel build failed: {errs}"
+    os.makedirs(CACHE, exist_ok=True)
+    log_path = os.path.join(CACHE, "last-wheel-build.log")
+    with open(log_path, "w") as log_file:
+        for extra in (["--no-isolation"], []):
+            r = subprocess.run([sys.executable, "-m", "build", "--wheel", *extra, "--outdir", outdir, REPO],
+                               capture_output=True, text=True, env=env, timeout=900)
+            log_file.write(f"$ python -m build --wheel {' '.join(extra)}\n{r.stdout}\n{r.stderr}\n")
+            wheels = glob.glob(os.path.join(outdir, "*.whl"))
+            if r.returncode == 0 and wheels:
+                return wheels[0], ""
+            lines = (r.stdout + "\n" + r.stderr).splitlines()
+            # the first compiler/mypyc error says more than the frontend's closing line
+            first = next((ln.strip() for ln in lines if " error:" in ln or ln.startswith("error:")), None)
+            errs.append(first or (lines[-1].strip() if lines else "?"))
+            if first:
+                break  # the code does not compile: an isolated build would fail the same way
+    return None, f"wheel build failed ({errs[0]}); full log: {log_path}"
 
 
-def compiled_env(mode: str, tmp: str) -> Tuple[Optional[PyEnv], str]:
-    """An env importing a compiled soundcloud: dist/*.whl (or a fresh build) unpacked into tmp."""
+def compiled_env(mode: str, tmp: str, wheel: Optional[str] = None) -> Tuple[Optional[PyEnv], Optional[PyEnv], str]:
+    """Envs importing a compiled soundcloud (dist/*.whl, or a fresh build, unpacked into tmp)
+    and the very same sources pure (that wheel's .py files without its extension modules), so
+    that the comparison is of one version of the code, whatever the work tree holds now."""
     if mode == "no":
-        return None, "disabled (--no-compiled)"
-    wheel = find_wheel()
+        return None, None, "disabled (--no-compiled)"
+    wheel = wheel or find_wheel()
     if wheel is None and mode == "yes":
         wheel, err = build_wheel(os.path.join(tmp, "dist"))
         if wheel is None:
-            return None, err
+            return None, None, err
     if wheel is None:
-        return None, f"no dist/soundcloud-*-{_wheel_tag()}-*.whl (run `make wheels`, or pass --compiled)"
+        return None, None, f"no dist/soundcloud-*-{_wheel_tag()}-*.whl (run `make wheels`, or pass --compiled)"
     site = os.path.join(tmp, "site")
+    pure_site = os.path.join(tmp, "site-pure")
     with zipfile.ZipFile(wheel) as z:
         z.extractall(site)  # a wheel is a zip of its site-packages tree: this is an install
-    env = PyEnv(sys.executable, site, f"{os.path.basename(wheel)} on {sys.executable}")
-    probe = subprocess.run(
-        [env.python, "-c", "import soundcloud.encoding as e, soundcloud; print(e.__file__)"],
-        capture_output=True, text=True, env=env.environ(), timeout=60, cwd=tmp)
-    if probe.returncode != 0:
-        return None, f"compiled wheel does not import: {probe.stderr.strip().splitlines()[-1:]}"
-    if not probe.stdout.strip().endswith((".so", ".pyd")):
-        return None, f"{os.path.basename(wheel)} is not compiled (soundcloud.encoding is {probe.stdout.strip()})"
-    return env, ""
+        z.extractall(pure_site)
+    for root, _dirs, files in os.walk(pure_site):
+        for name in files:
+            if name.endswith((".so", ".pyd")):
+                os.remove(os.path.join(root, name))
+    name = os.path.basename(wheel)
+    env = PyEnv(sys.executable, site, f"{name} on {sys.executable}")
+    penv = PyEnv(sys.executable, pure_site, f"the same wheel's .py files, extension modules removed")
+    for e, want_compiled in ((env, True), (penv, False)):
+        probe = subprocess.run(
+            [e.python, "-c", "import soundcloud.encoding as e, soundcloud; print(e.__file__)"],
+            capture_output=True, text=True, env=e.environ(), timeout=60, cwd=tmp)
+        if probe.returncode != 0:
+            kind = "compiled wheel" if want_compiled else "wheel's pure sources"
+            return None, None, f"{name}: the {kind} does not import: {probe.stderr.strip().splitlines()[-1:]}"
+        if probe.stdout.strip().endswith((".so", ".pyd")) != want_compiled:
+            return None, None, f"{name} is not compiled (soundcloud.encoding is {probe.stdout.strip()})"
+    return env, penv, ""
 
 
 CPU_PATHS = {
@@ -550,11 +571,10 @@ CPU_PATHS = {
 }
 
 
-def section_compiled(server: Any, cenv: Optional[PyEnv], why: str, rounds: int, scale: float,
-                     cpus: Optional[Sequence[int]]) -> Dict[str, Any]:
-    if cenv is None:
+def section_compiled(server: Any, cenv: Optional[PyEnv], penv: Optional[PyEnv], why: str, rounds: int,
+                     scale: float, cpus: Optional[Sequence[int]]) -> Dict[str, Any]:
+    if cenv is None or penv is None:
         return {"skipped": why}
-    penv = pure_env()
     sec: Dict[str, Any] = {"rounds": rounds, "pure_desc": penv.desc, "compiled_desc": cenv.desc, "paths": {}}
     for label, (scenario, cpu_bound, n) in CPU_PATHS.items():
         n = max(int(n * scale), 5)
@@ -589,6 +609,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     g.add_argument("--no-compiled", dest="compiled", action="store_const", const="no",
                    help="skip the compiled-vs-pure section")
     ap.set_defaults(compiled="auto")
+    ap.add_argument("--wheel", default="", help="the compiled wheel to compare (default: newest dist/*cpXY*.whl)")
     ap.add_argument("--only", default="", help="comma list of sections: small,collection,import,upload,compiled")
     ap.add_argument("--server", choices=("auto", "nginx", "fallback"), default="auto")
     ap.add_argument("--rounds", type=int, default=0, help="override the number of rounds")
@@ -686,10 +707,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                 S["compiled"] = {"skipped": sc_why}
             else:
                 mode = args.compiled
-                if q and mode == "auto":
-                    mode = "auto"  # quick runs use a dist/ wheel when present, never build
-                cenv, why = compiled_env(mode, tmp)
-                S["compiled"] = section_compiled(server, cenv, why, 3 if q else 9, 0.2 if q else 1.0, client_cpus)
+                cenv, wpenv, why = compiled_env(mode, tmp, args.wheel or None)
+                S["compiled"] = section_compiled(server, cenv, wpenv, why, 3 if q else 9, 0.2 if q else 1.0,
+                                                 client_cpus)
                 if cenv is not None and "import" in S:
                     imp = section_import({"soundcloud (compiled)": cenv}, 5 if q else 25, client_cpus, {})
                     S["import"]["contenders"].update(imp["contenders"])
