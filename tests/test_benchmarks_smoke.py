@@ -274,3 +274,16 @@ def test_nginx_serves_files_and_reads_whole_upload_bodies() -> None:
         srv.stop()
     assert proc.returncode is not None  # stopped
     assert not os.path.exists(tmp) and not os.path.exists(body_dir)
+
+
+def test_compiled_env_refuses_a_wheel_without_extension_modules(tmp_path: Path) -> None:
+    import zipfile
+
+    wheel = tmp_path / "soundcloud-0-cp311-cp311-linux_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("soundcloud/__init__.py", "")
+        z.writestr("soundcloud/encoding.py", "")
+    cenv, penv, why = bench_run.compiled_env("auto", str(tmp_path / "work"), str(wheel))
+    assert cenv is None and penv is None
+    assert "is not compiled" in why
+    assert bench_run.compiled_env("no", str(tmp_path), str(wheel))[2] == "disabled (--no-compiled)"
