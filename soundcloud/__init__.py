@@ -17,6 +17,7 @@ from .auth import FileTokenStore, Token, TokenStore
 from .client import USE_CLIENT_DEFAULT, Client
 from .encoding import to_urn
 from .errors import (
+    AccessDeniedError,
     BadRequestError,
     ConnectError,
     DecodeError,
@@ -26,6 +27,8 @@ from .errors import (
     InsecureRedirectError,
     InvalidClientError,
     InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
     NotFoundError,
     OAuthError,
     ProtocolError,
@@ -36,17 +39,21 @@ from .errors import (
     SoundCloudError,
     StateMismatchError,
     TimeoutError,
+    TokenStoreError,
     TooManyRedirectsError,
     TooManyRequestsError,
     TransportError,
+    UnauthorizedClientError,
     UnauthorizedError,
     UnprocessableEntityError,
+    UnsupportedGrantTypeError,
     UploadInterruptedError,
 )
 from .resources import Headers, Resource, ResourceList, StreamResponse
 from .transport import Timeout
 
 __all__ = [
+    "AccessDeniedError",
     "BadRequestError",
     "Client",
     "ConnectError",
@@ -59,6 +66,8 @@ __all__ = [
     "InsecureRedirectError",
     "InvalidClientError",
     "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
     "NotFoundError",
     "OAuthError",
     "ProtocolError",
@@ -75,12 +84,15 @@ __all__ = [
     "TimeoutError",
     "Token",
     "TokenStore",
+    "TokenStoreError",
     "TooManyRedirectsError",
     "TooManyRequestsError",
     "TransportError",
     "USE_CLIENT_DEFAULT",
+    "UnauthorizedClientError",
     "UnauthorizedError",
     "UnprocessableEntityError",
+    "UnsupportedGrantTypeError",
     "UploadInterruptedError",
     "__compiled__",
     "__version__",

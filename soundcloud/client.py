@@ -219,7 +219,12 @@ class Client:
             "Accept": "application/json",
             "User-Agent": self.user_agent,
         }
-        self._auth.prepare()
+        try:
+            self._auth.prepare()
+        except BaseException:
+            if self._owns_transport:
+                self.transport.close()
+            raise
 
     # -- credentials ---------------------------------------------------------------------
 
@@ -281,11 +286,13 @@ class Client:
         return loopback_login(self._auth, port=port, open_browser=open_browser, timeout=timeout)
 
     # -- verbs ---------------------------------------------------------------------------
+    # The path is a parameter named ``__url``: positional-only by convention (and mangled),
+    # so that an API parameter called ``url`` (``/resolve`` takes one) lands in **params.
+    # A ``/`` marker would say the same, but mypyc's compiled argument parsing ignores it.
 
     def get(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -295,12 +302,11 @@ class Client:
         **params: Any,
     ) -> Any:
         """GET ``url`` (a path like ``'/tracks'`` or an absolute URL); params go in the query."""
-        return self._request("GET", url, params, json, allow_redirects, timeout, headers, retry, None)
+        return self._request("GET", __url, params, json, allow_redirects, timeout, headers, retry, None)
 
     def head(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -310,12 +316,11 @@ class Client:
         **params: Any,
     ) -> Any:
         """HEAD ``url``; params go in the query."""
-        return self._request("HEAD", url, params, json, allow_redirects, timeout, headers, retry, None)
+        return self._request("HEAD", __url, params, json, allow_redirects, timeout, headers, retry, None)
 
     def delete(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -325,12 +330,11 @@ class Client:
         **params: Any,
     ) -> Any:
         """DELETE ``url``; params go in the query."""
-        return self._request("DELETE", url, params, json, allow_redirects, timeout, headers, retry, None)
+        return self._request("DELETE", __url, params, json, allow_redirects, timeout, headers, retry, None)
 
     def post(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -344,12 +348,11 @@ class Client:
 
         ``json=`` sends a JSON body instead. ``progress(sent, total)`` follows an upload.
         """
-        return self._request("POST", url, params, json, allow_redirects, timeout, headers, retry, progress)
+        return self._request("POST", __url, params, json, allow_redirects, timeout, headers, retry, progress)
 
     def put(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -360,12 +363,11 @@ class Client:
         **params: Any,
     ) -> Any:
         """PUT to ``url``: params as a form body (multipart with files), or ``json=``."""
-        return self._request("PUT", url, params, json, allow_redirects, timeout, headers, retry, progress)
+        return self._request("PUT", __url, params, json, allow_redirects, timeout, headers, retry, progress)
 
     def patch(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         allow_redirects: bool = True,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -376,7 +378,7 @@ class Client:
         **params: Any,
     ) -> Any:
         """PATCH ``url``: params as a form body (multipart with files), or ``json=``."""
-        return self._request("PATCH", url, params, json, allow_redirects, timeout, headers, retry, progress)
+        return self._request("PATCH", __url, params, json, allow_redirects, timeout, headers, retry, progress)
 
     # -- request path ----------------------------------------------------------------------
 
@@ -585,8 +587,7 @@ class Client:
 
     def paginate(
         self,
-        url: str,
-        /,
+        __url: str,
         *,
         max_items: Optional[int] = None,
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
@@ -612,7 +613,7 @@ class Client:
         if max_items is not None and (isinstance(max_items, bool) or max_items < 0):
             raise ValueError(f"max_items must be 0 or more, not {max_items!r}")
         params.setdefault("linked_partitioning", True)
-        return self._pages(url, params, max_items, timeout, headers, retry)
+        return self._pages(__url, params, max_items, timeout, headers, retry)
 
     def _pages(
         self,

@@ -17,6 +17,7 @@ from typing import (
     List,
     Mapping,
     Optional,
+    Protocol,
     Sequence,
     Tuple,
     Union,
@@ -409,16 +410,14 @@ def wrap_json(data: Any, info: ResponseInfo) -> Union[Resource, ResourceList]:
     return Resource({"value": data}, info)
 
 
-class RawStream:
+class RawStream(Protocol):
     """What a StreamResponse reads from: a body that can be read in pieces and closed."""
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes of the body (all that is left when negative); b'' at the end."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Release the connection (back to the pool when the body was read to its end)."""
-        raise NotImplementedError
 
 
 class StreamResponse:

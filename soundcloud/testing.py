@@ -2132,6 +2132,7 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # stop() joins handler threads itself, with a deadline
+    request_queue_size = 128  # many client threads connect at once; socketserver's 5 drops some
 
     def __init__(self, host: str, app: _App, recorder: Callable[[RecordedRequest], None]) -> None:
         self.app = app

@@ -1,23 +1,73 @@
-"""The HTTP transport: persistent ``http.client`` connections, proxies and TLS.
+"""The HTTP transport: persistent ``http.client`` connections, proxies, TLS, timeouts, retries.
 
-The boundary is narrow: :meth:`HTTPTransport.handle_request` takes a :class:`Request`
-and returns a :class:`Response` whose body is still on the wire. Redirects and
-authentication belong to the client; sockets, keep-alive, proxies and TLS belong here.
+The boundary is narrow: :meth:`HTTPTransport.handle_request` takes a :class:`Request` and
+returns a :class:`Response` whose body is still on the wire. Redirects and authentication
+belong to the client; sockets, keep-alive, proxies, TLS, timeouts and retries belong here.
 Every ``OSError``, ``ssl.SSLError`` and ``http.client`` exception is translated into the
 package's errors in :func:`map_exception`, and nowhere else.
+
+Choices made here (where RFCs and SoundCloud leave room):
+
+- **Connection reuse.** One small pool of idle keep-alive connections per origin (scheme,
+  host, port and proxy); a thread takes the most recently used idle connection, or opens a
+  new one, so a pool never blocks. At most ``pool_size`` idle connections are kept.
+- **A kept-alive connection the server closed** (RFC 9112 section 9.3.1) is found out when
+  the request fails on it before any answer; the request then goes once more on a fresh
+  connection, but only when that cannot duplicate it: an idempotent method (or
+  ``request.retry is True``), ``request.retry`` not False, and a body that is bytes or not
+  yet started. Requests that could not be replayed (a POST, a streamed upload) check the
+  idle connection first with a zero-timeout ``select`` and skip it when the server has
+  closed it; the others save that system call and rely on the replay.
+  That replay is not counted as a retry and also happens with ``max_retries=0``.
+- **Retries** (``max_retries``, default 3; 0 turns them off) for 429, 502, 503 and 504
+  answers and for connection failures (refused, reset, dropped before any answer, connect
+  timeouts), for GET, HEAD, PUT, DELETE and OPTIONS; a POST or PATCH only with
+  ``request.retry is True``; never with ``request.retry is False``; never once a streamed
+  (non-replayable) body has begun to go out. Not retried: read timeouts (a slow server
+  rarely gets faster, and retrying would multiply the caller's wait), TLS certificate and
+  handshake failures, unknown hosts, a proxy refusing the tunnel, malformed answers, and
+  failures while the caller reads the body. The wait is the server's ``Retry-After``
+  (seconds or HTTP date) or ``x-ratelimit-reset`` when present, else exponential backoff
+  with jitter: ``min(max_backoff, backoff_factor * 2 ** n) * (0.5 + random() / 2)`` before
+  retry ``n + 1``. A server-requested wait longer than ``max_backoff`` (30 s) is not waited
+  out: the 429/503 answer is returned at once, so the client raises its error (with
+  ``retry_after``) and the caller decides. Retries never run past the total deadline.
+  Exhausted retries return the last answer or raise the last error; ``Response.retries``
+  says how many were made. ``sleep`` and ``random`` are constructor parameters.
+- **Timeouts.** ``Timeout.connect`` bounds making the connection (TCP connect, the proxy's
+  CONNECT answer and the TLS handshake each wait at most that long); ``Timeout.read``
+  bounds every wait for the server afterwards (sending, the answer, each body read).
+  ``Timeout.total`` is a deadline for the whole call, retries and their waits included,
+  that covers connect, send, the answer and a body read with ``read_all``: a per-transport
+  watchdog thread (started on first use, exiting when idle; none at all when no request
+  has a total) shuts the socket down at the deadline, so a server that drips bytes cannot
+  hold the caller past it. The connect phase uses ``min(connect, time left)``. A body
+  streamed with :meth:`Response.read` (``StreamResponse``, downloads) leaves the deadline
+  at its first read: from there each chunk gets the read timeout. The error says which
+  limit passed.
+- **Limits.** ``read_all(limit)`` refuses a body over ``limit`` bytes before reading it when
+  the length is announced, or as soon as the count passes it; http.client refuses more
+  than 100 header lines or a line over 64 KiB. Both raise ``ResponseTooLargeError``.
+- **Closing a response early** reads up to 64 KiB of a body of announced length if it comes
+  within 0.5 s (redirect and error bodies are small), so the connection can be reused;
+  anything else closes the connection.
 """
 
 from __future__ import annotations
 
 import base64
 import builtins
+import heapq
 import http.client
+import logging
 import os
 import select
 import socket
 import threading
+import time
 from typing import (
     TYPE_CHECKING,
+    Callable,
     Dict,
     Final,
     Iterable,
@@ -37,8 +87,10 @@ from .errors import (
     TimeoutError,
     TransportError,
     UploadInterruptedError,
+    redact_url,
+    retry_after_seconds,
 )
-from .resources import Headers, RawStream
+from .resources import Headers
 
 if TYPE_CHECKING:
     import ssl
@@ -55,11 +107,34 @@ __all__ = [
     "normalize_proxies",
 ]
 
+logger: Final = logging.getLogger("soundcloud")
+
 DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
-IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+DEFAULT_MAX_RETRIES: Final = 3
+DEFAULT_BACKOFF_FACTOR: Final = 0.5
+DEFAULT_MAX_BACKOFF: Final = 30.0
+# RFC 9110 section 9.2.2 (TRACE left out: nothing here sends it).
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
+# Methods whose requests carry a body: without one they say ``Content-Length: 0``.
+BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 # Idle connections kept per origin; more may be open at once, the extra ones are closed on release.
 DEFAULT_POOL_SIZE: Final = 10
 READ_CHUNK: Final = 64 * 1024
+# A body of announced length up to this size is read out on close() to keep the connection...
+DRAIN_LIMIT: Final = 64 * 1024
+# ...if it arrives within this many seconds.
+DRAIN_TIMEOUT: Final = 0.5
+# The deadline watchdog thread exits after this long without a deadline to watch.
+WATCHDOG_IDLE: Final = 30.0
+# Route cache entries (one per scheme://host:port seen) before the cache starts over.
+MAX_ROUTES: Final = 256
+
+# Where a request was when it failed: names the timeout that applied.
+STAGE_CONNECT: Final = "connect"
+STAGE_SEND: Final = "send"
+STAGE_RESPONSE: Final = "response"
+STAGE_BODY: Final = "body"
 
 Body = Union[None, bytes, Iterable[bytes]]
 
@@ -68,7 +143,7 @@ class Timeout:
     """Connect and read timeouts in seconds, and an optional total deadline per request.
 
     ``Timeout(10)`` sets both connect and read to 10 s; ``Timeout(connect=3, read=30, total=60)``
-    sets them apart.
+    sets them apart. The default is ``Timeout(connect=10, read=30)``, with no total.
     """
 
     __slots__ = ("connect", "read", "total")
@@ -136,7 +211,7 @@ class Request:
         # False for streamed bodies: once iteration starts they cannot be sent again.
         self.replayable = replayable
         # None: retry idempotent methods only; True: retry this request even if it is a POST;
-        # False: never retry it.
+        # False: never send it twice.
         self.retry: Optional[bool] = None
 
 
@@ -151,11 +226,134 @@ class Transport:
         """Release every connection."""
 
 
-class Response(RawStream):
+# -- the total deadline ---------------------------------------------------------------------
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket.shutdown on the descriptor, also for an SSLSocket: it wakes a thread
+    # blocked in recv()/send() without touching the TLS object that thread is using. A
+    # closed socket object has no descriptor any more (-1), so this can never reach a
+    # descriptor number the system has since given to another socket.
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Watch:
+    """One request's total deadline and the socket to shut down when it passes."""
+
+    __slots__ = ("deadline", "total", "watchdog", "sock", "fired", "done")
+
+    def __init__(self, deadline: float, total: float, watchdog: _Watchdog) -> None:
+        self.deadline = deadline
+        self.total = total
+        self.watchdog = watchdog
+        self.sock: Optional[socket.socket] = None
+        self.fired = False
+        self.done = False
+
+
+class _Watchdog:
+    """One thread per transport that enforces total deadlines by shutting sockets down.
+
+    No thread runs until a request has a total deadline; it exits after WATCHDOG_IDLE
+    seconds without one, or when the transport is closed and nothing is left to watch.
+    Every change to a watch happens under the lock, so once :meth:`cancel` or
+    ``attach(watch, None)`` returned, the watchdog will never touch that socket again.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: List[Tuple[float, int, _Watch]] = []
+        self._sequence = 0
+        self._live = 0
+        self._thread: Optional[threading.Thread] = None
+        self._closing = False
+
+    def arm(self, total: float) -> _Watch:
+        """Start watching a deadline ``total`` seconds from now."""
+        deadline = time.monotonic() + total
+        watch = _Watch(deadline, total, self)
+        with self._cond:
+            self._sequence += 1
+            heapq.heappush(self._heap, (deadline, self._sequence, watch))
+            self._live += 1
+            self._closing = False
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="soundcloud-deadline", daemon=True)
+                self._thread = thread
+                thread.start()
+            elif self._heap[0][2] is watch:
+                self._cond.notify()
+        return watch
+
+    def attach(self, watch: _Watch, sock: Optional[socket.socket]) -> None:
+        """Point ``watch`` at the socket now carrying its request (None: at no socket)."""
+        with self._cond:
+            if not watch.fired:
+                watch.sock = sock
+            elif sock is not None:
+                _shutdown(sock)
+
+    def cancel(self, watch: _Watch) -> bool:
+        """Stop watching; True when the deadline had already passed."""
+        with self._cond:
+            if not watch.done:
+                watch.done = True
+                watch.sock = None
+                self._live -= 1
+                heap = self._heap
+                # Cancelled entries stay in the heap until they reach its top; compact it
+                # when they outnumber the live ones, so it never grows without bound.
+                if len(heap) > 64 and self._live * 2 < len(heap):
+                    heap = [entry for entry in heap if not entry[2].done]
+                    heapq.heapify(heap)
+                    self._heap = heap
+            return watch.fired
+
+    def close(self) -> None:
+        """Let the thread exit once no deadline is left to watch."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+
+    def _run(self) -> None:
+        cond = self._cond
+        with cond:
+            while True:
+                heap = self._heap
+                while heap and heap[0][2].done:
+                    heapq.heappop(heap)
+                if not heap:
+                    if self._closing or (not cond.wait(WATCHDOG_IDLE) and not self._heap):
+                        self._thread = None
+                        return
+                    continue
+                deadline, _, watch = heap[0]
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    cond.wait(delay)
+                    continue
+                heapq.heappop(heap)
+                watch.fired = True
+                watch.done = True
+                self._live -= 1
+                sock = watch.sock
+                watch.sock = None
+                if sock is not None:
+                    _shutdown(sock)
+
+
+# -- responses ------------------------------------------------------------------------------
+
+
+class Response:
     """A response whose headers have arrived; the body is read on demand.
 
     Reading the body to its end returns the connection to the pool; closing it early
-    closes the connection.
+    closes the connection (unless what is left is small and arrives at once).
+    ``retries`` counts the retries :class:`HTTPTransport` made before this answer.
     """
 
     def __init__(
@@ -164,91 +362,205 @@ class Response(RawStream):
         raw: http.client.HTTPResponse,
         connection: Optional[http.client.HTTPConnection],
         pool: Optional[ConnectionPool],
+        watch: Optional[_Watch] = None,
     ) -> None:
         self.request = request
         self.url = request.url
         self.status_code: int = raw.status
         self.reason: str = raw.reason
-        self.headers = Headers(raw.getheaders())
+        # raw_items(): the header lines as parsed, without a per-header policy round trip.
+        self.headers = Headers(list(raw.msg.raw_items()))
+        self.retries = 0
         self._raw = raw
         self._connection = connection
         self._pool = pool
+        self._watch = watch
 
     def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes of the body (all of it when negative)."""
-        raw = self._raw
-        try:
-            data = raw.read() if size < 0 else raw.read(size)
-        except Exception as exc:
-            self._discard()
-            raise map_exception(exc, self.request.method, self.url) from exc
-        if raw.isclosed():
-            self._release()
-        return data
+        """Read up to ``size`` bytes of the body (all of it when negative).
+
+        This is the streaming path: the total deadline, if any, ends here and each read
+        is bounded by the read timeout alone.
+        """
+        watch = self._watch
+        if watch is not None:
+            self._watch = None
+            if watch.watchdog.cancel(watch):
+                self._finish(False)
+                raise self._deadline_error(None)
+        return self._read(size)
 
     def read_all(self, limit: int = DEFAULT_MAX_BODY_SIZE) -> bytes:
         """The whole body, refusing one larger than ``limit`` bytes before reading it."""
-        length = self._raw.length
-        if length is not None and length > limit:
-            self._discard()
-            raise ResponseTooLargeError(
-                f"{self.request.method} {_safe(self.url)}: the response body is {length} bytes,"
-                f" over the limit of {limit} (raise max_body_size to accept it)"
-            )
+        raw = self._raw
+        length = raw.length
         if length is not None:
-            return self.read()
+            if length > limit:
+                self._finish(False)
+                raise ResponseTooLargeError(
+                    f"{self.request.method} {redact_url(self.url)}: the response body is {length}"
+                    f" bytes, over the limit of {limit} (raise max_body_size to accept it)"
+                )
+            return self._read(-1)
         chunks: List[bytes] = []
         received = 0
         while True:
-            chunk = self.read(READ_CHUNK)
+            chunk = self._read(READ_CHUNK)
             if not chunk:
                 break
             received += len(chunk)
             if received > limit:
-                self._discard()
+                self._finish(False)
                 raise ResponseTooLargeError(
-                    f"{self.request.method} {_safe(self.url)}: the response body is over the limit"
-                    f" of {limit} bytes (raise max_body_size to accept it)"
+                    f"{self.request.method} {redact_url(self.url)}: the response body is over the"
+                    f" limit of {limit} bytes (raise max_body_size to accept it)"
                 )
             chunks.append(chunk)
+        if self._connection is not None or self._watch is not None:
+            # A body that ended without closing the response (HEAD, or no framing at all).
+            if self._finish(True):
+                raise self._deadline_error(None)
         return b"".join(chunks)
 
     def close(self) -> None:
-        """Stop reading: the connection is reused if the body was complete, else closed."""
-        if self._raw.isclosed():
-            self._release()
-        else:
-            self._discard()
+        """Stop reading: the connection is reused if the body was (or can quickly be) read."""
+        if self._connection is None and self._watch is None:
+            self._raw.close()
+            return
+        self._finish(self._drain())
 
-    def _release(self) -> None:
+    def _read(self, size: int) -> bytes:
+        raw = self._raw
+        try:
+            data = raw.read() if size < 0 else raw.read(size)
+        except BaseException as exc:
+            fired = self._finish(False)
+            if isinstance(exc, Exception):
+                if fired:
+                    raise self._deadline_error(exc) from exc
+                request = self.request
+                raise map_exception(
+                    exc, request.method, self.url, stage=STAGE_BODY, timeout=request.timeout
+                ) from exc
+            raise
+        if raw.isclosed() and self._finish(True):
+            # The deadline shut the socket down; what was read may be cut short.
+            raise self._deadline_error(None)
+        return data
+
+    def _drain(self) -> bool:
+        """Read out a small remainder that arrives at once; True when the body is complete."""
+        raw = self._raw
+        if raw.isclosed():
+            return True
+        length = raw.length
         connection = self._connection
-        if connection is not None:
-            self._connection = None
-            if self._pool is not None and not self._raw.will_close:
-                self._pool.release(connection)
+        if length is None or length > DRAIN_LIMIT or raw.will_close or connection is None:
+            return False
+        sock = connection.sock
+        if sock is None:
+            return False
+        give_up = time.monotonic() + DRAIN_TIMEOUT
+        try:
+            while length:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    return False
+                sock.settimeout(left)
+                if not raw.read1(length):
+                    return False
+                length = raw.length or 0
+            raw.read()  # nothing left: marks the response complete
+        except Exception:
+            return False
+        return raw.isclosed()
+
+    def _finish(self, reusable: bool, cancel: bool = True) -> bool:
+        """Done with the connection: pooled when ``reusable``, else closed.
+
+        Ends the total deadline (``cancel``) or only detaches it from this connection.
+        Returns True when the deadline had passed (the connection is closed then).
+        """
+        fired = False
+        watch = self._watch
+        if watch is not None:
+            if cancel:
+                self._watch = None
+                fired = watch.watchdog.cancel(watch)
             else:
-                connection.close()
-
-    def _discard(self) -> None:
+                watch.watchdog.attach(watch, None)
+                fired = watch.fired
         connection = self._connection
-        self._raw.close()
         if connection is not None:
             self._connection = None
-            connection.close()
+            pool = self._pool
+            if reusable and not fired and pool is not None and not self._raw.will_close:
+                pool.release(connection)
+            else:
+                self._raw.close()
+                connection.close()
+        elif not reusable:
+            self._raw.close()
+        return fired
+
+    def _deadline_error(self, cause: Optional[BaseException]) -> Exception:
+        request = self.request
+        return _deadline_error(request.method, self.url, request.timeout, cause)
 
 
-def _safe(url: str) -> str:
-    from .errors import redact_url
-
-    return redact_url(url)
+# -- errors ---------------------------------------------------------------------------------
 
 
-def map_exception(exc: BaseException, method: str, url: str, *, body_started: bool = False) -> SoundCloudError:
-    """Translate a socket, TLS or http.client failure into the package's error for it."""
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _timeout_message(stage: str, timeout: Optional[Timeout]) -> str:
+    if timeout is None:
+        return "timed out waiting for the server"
+    if stage == STAGE_CONNECT:
+        return f"could not connect within the connect timeout of {_seconds(timeout.connect)}"
+    if stage == STAGE_SEND:
+        return f"the server took no request data for the read timeout of {_seconds(timeout.read)}"
+    if stage == STAGE_BODY:
+        return f"the response body stalled for the read timeout of {_seconds(timeout.read)}"
+    return f"no response within the read timeout of {_seconds(timeout.read)}"
+
+
+def _deadline_error(method: str, url: str, timeout: Optional[Timeout], cause: Optional[BaseException]) -> TimeoutError:
+    total = timeout.total if timeout is not None else None
+    limit = f"the total deadline of {_seconds(total)}" if total is not None else "the total deadline"
+    return TimeoutError(f"{limit} passed", method=method, url=url, cause=cause)
+
+
+def map_exception(
+    exc: BaseException,
+    method: str,
+    url: str,
+    *,
+    body_started: bool = False,
+    stage: str = STAGE_RESPONSE,
+    timeout: Optional[Timeout] = None,
+    deadline_passed: bool = False,
+) -> Exception:
+    """Translate a socket, TLS or http.client failure into the package's error for it.
+
+    ``stage`` (connect, send, response or body) says where the request was, ``timeout``
+    what applied there; ``deadline_passed`` makes any failure the total deadline's. A
+    request that could not be written at all (a URL with spaces or control characters, a
+    header with a line break or outside Latin-1) gives a plain ``ValueError``.
+    """
     if isinstance(exc, SoundCloudError):
         return exc
+    if deadline_passed:
+        return _deadline_error(method, url, timeout, exc)
     if isinstance(exc, (socket.timeout, builtins.TimeoutError)):
-        return TimeoutError("timed out waiting for the server", method=method, url=url, cause=exc)
+        return TimeoutError(_timeout_message(stage, timeout), method=method, url=url, cause=exc)
+    is_ssl = type(exc).__module__ == "ssl"
+    if isinstance(exc, http.client.InvalidURL) or (
+        stage == STAGE_SEND and not body_started and isinstance(exc, ValueError) and not is_ssl
+    ):
+        return ValueError(f"cannot send {method} {redact_url(url)}: {exc}")
     if body_started:
         return UploadInterruptedError(
             "the connection failed while the request body was being sent; it was not retried"
@@ -257,10 +569,35 @@ def map_exception(exc: BaseException, method: str, url: str, *, body_started: bo
             url=url,
             cause=exc,
         )
-    if isinstance(exc, (http.client.LineTooLong,)) or (
-        isinstance(exc, http.client.HTTPException) and "more than" in str(exc) and "headers" in str(exc)
+    if isinstance(exc, http.client.LineTooLong) or (
+        isinstance(exc, http.client.HTTPException) and str(exc).startswith("got more than")
     ):
-        return ResponseTooLargeError(f"{method} {_safe(url)}: the response headers are too large ({exc})")
+        return ResponseTooLargeError(
+            f"{method} {redact_url(url)}: the response headers are too large ({exc})"
+        )
+    if is_ssl:
+        import ssl
+
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return ConnectError(
+                "the server's TLS certificate could not be verified (pass verify_ssl=<CA bundle"
+                " path> for a private CA)",
+                method=method,
+                url=url,
+                cause=exc,
+            )
+        if stage == STAGE_CONNECT:
+            return ConnectError("the TLS handshake failed", method=method, url=url, cause=exc)
+        return ProtocolError("the TLS connection broke", method=method, url=url, cause=exc)
+    if stage == STAGE_CONNECT:
+        if isinstance(exc, ConnectionRefusedError):
+            return ConnectError("the connection was refused", method=method, url=url, cause=exc)
+        if isinstance(exc, socket.gaierror):
+            return ConnectError("the host name could not be resolved", method=method, url=url, cause=exc)
+        if isinstance(exc, OSError) and str(exc).startswith("Tunnel connection failed"):
+            return ConnectError("the proxy refused to open a tunnel", method=method, url=url, cause=exc)
+        if isinstance(exc, (OSError, http.client.HTTPException)):
+            return ConnectError("the connection failed", method=method, url=url, cause=exc)
     if isinstance(exc, http.client.IncompleteRead):
         return ProtocolError(
             f"the connection closed after {len(exc.partial)} bytes of the body"
@@ -275,38 +612,54 @@ def map_exception(exc: BaseException, method: str, url: str, *, body_started: bo
         return ProtocolError("the connection was reset", method=method, url=url, cause=exc)
     if isinstance(exc, http.client.HTTPException):
         return ProtocolError("the server sent a malformed HTTP response", method=method, url=url, cause=exc)
-    if isinstance(exc, ConnectionRefusedError):
-        return ConnectError("the connection was refused", method=method, url=url, cause=exc)
-    if isinstance(exc, socket.gaierror):
-        return ConnectError("the host name could not be resolved", method=method, url=url, cause=exc)
-    import ssl
-
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConnectError(
-            "the server's TLS certificate could not be verified (pass verify_ssl=<CA bundle path>"
-            " for a private CA)",
-            method=method,
-            url=url,
-            cause=exc,
-        )
-    if isinstance(exc, ssl.SSLError):
-        return ConnectError("the TLS handshake failed", method=method, url=url, cause=exc)
+    if isinstance(exc, ValueError) and stage == STAGE_BODY:
+        return ProtocolError("the server sent a malformed body", method=method, url=url, cause=exc)
     if isinstance(exc, OSError):
-        return ConnectError("the connection failed", method=method, url=url, cause=exc)
+        return ProtocolError("the connection failed", method=method, url=url, cause=exc)
     return TransportError("the request failed", method=method, url=url, cause=exc)
 
 
-class Origin:
-    """Where a connection goes: the target origin and, when proxied, the proxy."""
+def _is_retryable_error(exc: BaseException, stage: str) -> bool:
+    """Whether an attempt that failed this way may be sent again (if the request allows it)."""
+    if type(exc).__module__ == "ssl":
+        return False  # certificate and handshake failures repeat
+    if stage == STAGE_CONNECT:
+        if isinstance(exc, socket.gaierror):
+            return False
+        if str(exc).startswith("Tunnel connection failed"):
+            return False
+        return isinstance(exc, OSError)  # refused, unreachable, reset, connect timeout
+    return _is_dropped_connection(exc)
 
-    __slots__ = ("scheme", "host", "port", "proxy", "key")
 
-    def __init__(self, scheme: str, host: str, port: int, proxy: Optional[Proxy]) -> None:
-        self.scheme = scheme
-        self.host = host
-        self.port = port
-        self.proxy = proxy
-        self.key: Tuple[str, str, int, str] = (scheme, host, port, proxy.url if proxy is not None else "")
+def _is_dropped_connection(exc: BaseException) -> bool:
+    # The peer went away before answering: what a closed keep-alive connection looks like.
+    return isinstance(
+        exc,
+        (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError),
+    ) or (isinstance(exc, http.client.BadStatusLine) and not str(exc).strip("'\""))
+
+
+class _Failure(Exception):
+    """An attempt failed: the error to raise, and whether another attempt may follow."""
+
+    def __init__(self, error: Exception, cause: BaseException, retryable: bool, body_started: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.cause = cause
+        self.retryable = retryable
+        self.body_started = body_started
+
+
+class _BodyError(Exception):
+    """The caller's body iterator raised: re-raised as it is, never mapped or retried."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+# -- proxies --------------------------------------------------------------------------------
 
 
 class Proxy:
@@ -319,14 +672,14 @@ class Proxy:
             url = "http://" + url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise ValueError(f"unsupported proxy scheme {parts.scheme!r} in {url!r}: use an http:// proxy")
+            raise ValueError(f"unsupported proxy scheme {parts.scheme!r} in {redact_url(url)!r}: use an http:// proxy")
         if not parts.hostname:
-            raise ValueError(f"the proxy URL {url!r} has no host")
+            raise ValueError(f"the proxy URL {redact_url(url)!r} has no host")
         self.host = parts.hostname
         try:
             port = parts.port
         except ValueError:
-            raise ValueError(f"the proxy URL {url!r} has an invalid port") from None
+            raise ValueError(f"the proxy URL {redact_url(url)!r} has an invalid port") from None
         self.port = port if port is not None else (443 if parts.scheme == "https" else 8080)
         self.authorization: Optional[str] = None
         if parts.username is not None:
@@ -370,25 +723,26 @@ def _bypassed(host: str, no_proxy: List[str]) -> bool:
     return False
 
 
-class ConnectionPool:
-    """Idle keep-alive connections to one origin, shared by threads."""
+# -- pools and routes -----------------------------------------------------------------------
 
-    def __init__(self, origin: Origin, transport: HTTPTransport, maxsize: int) -> None:
-        self.origin = origin
-        self._transport = transport
+
+class ConnectionPool:
+    """Idle keep-alive connections to one origin, shared by threads (last used, first out)."""
+
+    def __init__(self, maxsize: int) -> None:
         self._idle: List[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._maxsize = maxsize
         self._closed = False
 
-    def acquire(self) -> Optional[http.client.HTTPConnection]:
-        """An idle connection that still looks alive, or None."""
+    def acquire(self, check: bool) -> Optional[http.client.HTTPConnection]:
+        """An idle connection, or None; with ``check``, only one the server has not closed."""
         while True:
             with self._lock:
                 if not self._idle:
                     return None
                 connection = self._idle.pop()
-            if _is_alive(connection):
+            if connection.sock is not None and (not check or _is_alive(connection)):
                 return connection
             connection.close()
 
@@ -399,6 +753,11 @@ class ConnectionPool:
                 self._idle.append(connection)
                 return
         connection.close()
+
+    def idle(self) -> int:
+        """How many idle connections the pool holds."""
+        with self._lock:
+            return len(self._idle)
 
     def close(self) -> None:
         """Close every idle connection; connections in use are closed when released."""
@@ -411,8 +770,8 @@ class ConnectionPool:
 
 def _is_alive(connection: http.client.HTTPConnection) -> bool:
     # An idle keep-alive socket that is readable has been closed by the server (or it sent
-    # something unasked): either way it cannot carry a request. This is what lets a POST
-    # avoid a dead connection without ever being replayed.
+    # something unasked, like a 408): either way it cannot carry a request. One system call;
+    # made only for requests that could not be replayed on a fresh connection.
     sock = connection.sock
     if sock is None:
         return False
@@ -423,12 +782,60 @@ def _is_alive(connection: http.client.HTTPConnection) -> bool:
     return not readable
 
 
+class _Route:
+    """How to reach one ``scheme://host:port``: its pool, Host header and proxy."""
+
+    __slots__ = ("scheme", "host", "port", "proxy", "pool", "host_header", "prefix", "proxy_authorization")
+
+    def __init__(self, scheme: str, host: str, port: int, proxy: Optional[Proxy], pool: ConnectionPool, host_header: str) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.proxy = proxy
+        self.pool = pool
+        self.host_header = host_header
+        # Plain HTTP through a proxy sends the absolute URL (RFC 9112 section 3.2.2).
+        self.prefix: Optional[str] = None
+        self.proxy_authorization: Optional[str] = None
+        if proxy is not None and scheme == "http":
+            self.prefix = f"http://{host_header}"
+            self.proxy_authorization = proxy.authorization
+
+
+def _split_url(url: str) -> Tuple[str, str]:
+    """``(scheme://netloc, path?query)`` of a plain absolute URL; ``('', '')`` for anything else."""
+    start = url.find("://")
+    if start <= 0:
+        return "", ""
+    slash = url.find("/", start + 3)
+    if slash < 0:
+        key = url
+        target = "/"
+    else:
+        key = url[:slash]
+        target = url[slash:]
+    if "?" in key or "#" in key:
+        return "", ""
+    if "#" in target:
+        target = target[: target.index("#")]
+    return key, target
+
+
+# -- the transport --------------------------------------------------------------------------
+
+
 class HTTPTransport(Transport):
-    """Sends requests over pooled, persistent ``http.client`` connections.
+    """Sends requests over pooled, persistent ``http.client`` connections, with retries.
 
     ``proxies`` maps 'http'/'https'/'all' to proxy URLs (``'host:port'`` works); None reads
-    ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` from the environment. ``verify`` is True (system
-    CA store), False (no verification: unsafe) or the path of a CA bundle or directory.
+    ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` from the environment. ``verify`` is True
+    (system CA store), False (no verification: unsafe) or the path of a CA bundle or
+    directory. ``max_retries``, ``backoff_factor`` and ``max_backoff`` shape retries;
+    ``sleep(seconds)`` and ``random() -> [0, 1)`` are what the backoff waits with and
+    draws its jitter from (inject them to test without waiting). The module docstring
+    lists what is retried, how timeouts and the total deadline work, and why.
+
+        transport = HTTPTransport(max_retries=5, sleep=waits.append, random=lambda: 0.5)
     """
 
     def __init__(
@@ -438,9 +845,23 @@ class HTTPTransport(Transport):
         verify: Union[bool, str] = True,
         pool_size: int = DEFAULT_POOL_SIZE,
         ssl_context: Optional[ssl.SSLContext] = None,
-        max_retries: int = 3,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_factor: float = DEFAULT_BACKOFF_FACTOR,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Optional[Callable[[], float]] = None,
     ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be 0 (off) or more, not {max_retries!r}")
+        if not backoff_factor >= 0 or not max_backoff >= 0:
+            raise ValueError("backoff_factor and max_backoff must be 0 or more seconds")
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be 1 or more, not {pool_size!r}")
         self.max_retries = max_retries
+        self.backoff_factor = float(backoff_factor)
+        self.max_backoff = float(max_backoff)
+        self._sleep = sleep
+        self._random = random
         self._no_proxy: List[str] = []
         if proxies is None:
             self._proxies, self._no_proxy = _environment_proxies()
@@ -453,8 +874,10 @@ class HTTPTransport(Transport):
         self._verify = verify
         self._ssl_context = ssl_context
         self._pools: Dict[Tuple[str, str, int, str], ConnectionPool] = {}
+        self._routes: Dict[str, _Route] = {}
         self._lock = threading.Lock()
         self._pool_size = pool_size
+        self._watchdog = _Watchdog()
 
     # -- connections -------------------------------------------------------------------
 
@@ -468,52 +891,89 @@ class HTTPTransport(Transport):
                     self._ssl_context = context
         return context
 
-    def _origin(self, scheme: str, host: str, port: int) -> Origin:
+    def _resolve(self, url: str, key: str) -> Tuple[_Route, str]:
+        """The route for ``url`` (cached under ``key`` when given) and its request target."""
+        try:
+            parts = urlsplit(url)
+            port: Optional[int] = parts.port
+        except ValueError as exc:
+            raise ValueError(f"cannot send to {redact_url(url)}: {exc}") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"cannot send to {redact_url(url)}: only http and https URLs")
+        host = parts.hostname
+        if not host:
+            raise ValueError(f"the URL {redact_url(url)} has no host")
+        host_header = host if ":" not in host else f"[{host}]"
+        if port is not None:
+            host_header += f":{port}"
+        if port is None:
+            port = 443 if scheme == "https" else 80
         proxy: Optional[Proxy] = None
         if self._proxies and not _bypassed(host, self._no_proxy):
             proxy = self._proxies.get(scheme) or self._proxies.get("all")
-        return Origin(scheme, host, port, proxy)
+        origin = (scheme, host, port, proxy.url if proxy is not None else "")
+        with self._lock:
+            pool = self._pools.get(origin)
+            if pool is None:
+                pool = ConnectionPool(self._pool_size)
+                self._pools[origin] = pool
+            route = _Route(scheme, host, port, proxy, pool, host_header)
+            if key:
+                if len(self._routes) >= MAX_ROUTES:
+                    self._routes = {}
+                self._routes[key] = route
+        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        if route.prefix is not None:
+            target = route.prefix + target
+        return route, target
 
-    def _pool(self, origin: Origin) -> ConnectionPool:
-        pool = self._pools.get(origin.key)
-        if pool is None:
-            with self._lock:
-                pool = self._pools.get(origin.key)
-                if pool is None:
-                    pool = ConnectionPool(origin, self, self._pool_size)
-                    self._pools[origin.key] = pool
-        return pool
-
-    def _new_connection(self, origin: Origin, timeout: Timeout) -> http.client.HTTPConnection:
-        proxy = origin.proxy
-        connection: http.client.HTTPConnection
-        if origin.scheme == "https":
+    def _new_connection(self, route: _Route, connect_timeout: float) -> http.client.HTTPConnection:
+        proxy = route.proxy
+        if route.scheme == "https":
             context = self._context()
-            if proxy is not None:
-                connection = http.client.HTTPSConnection(
-                    proxy.host, proxy.port, timeout=timeout.connect, context=context
-                )
-                tunnel_headers: Dict[str, str] = {}
-                if proxy.authorization is not None:
-                    tunnel_headers["Proxy-Authorization"] = proxy.authorization
-                connection.set_tunnel(origin.host, origin.port, headers=tunnel_headers)
-            else:
-                connection = http.client.HTTPSConnection(
-                    origin.host, origin.port, timeout=timeout.connect, context=context
-                )
-        elif proxy is not None:
-            connection = http.client.HTTPConnection(proxy.host, proxy.port, timeout=timeout.connect)
-        else:
-            connection = http.client.HTTPConnection(origin.host, origin.port, timeout=timeout.connect)
-        connection.connect()
+            if proxy is None:
+                return http.client.HTTPSConnection(route.host, route.port, timeout=connect_timeout, context=context)
+            tunnel = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=connect_timeout, context=context)
+            tunnel_headers: Dict[str, str] = {}
+            if proxy.authorization is not None:
+                tunnel_headers["Proxy-Authorization"] = proxy.authorization
+            tunnel.set_tunnel(route.host, route.port, headers=tunnel_headers)
+            return tunnel
+        if proxy is not None:
+            return http.client.HTTPConnection(proxy.host, proxy.port, timeout=connect_timeout)
+        return http.client.HTTPConnection(route.host, route.port, timeout=connect_timeout)
+
+    def _connect(self, request: Request, route: _Route, watch: Optional[_Watch]) -> http.client.HTTPConnection:
+        timeout = request.timeout
+        connect_timeout = timeout.connect
+        if watch is not None:
+            left = watch.deadline - time.monotonic()
+            if left <= 0:
+                error: Exception = _deadline_error(request.method, request.url, timeout, None)
+                raise _Failure(error, error, False, False)
+            connect_timeout = min(connect_timeout, left)
+        try:
+            connection = self._new_connection(route, connect_timeout)
+        except Exception as exc:
+            error = map_exception(exc, request.method, request.url, stage=STAGE_CONNECT, timeout=timeout)
+            raise _Failure(error, exc, False, False) from exc
+        try:
+            connection.connect()
+        except BaseException as exc:
+            connection.close()
+            if not isinstance(exc, Exception):
+                raise
+            passed = watch is not None and time.monotonic() >= watch.deadline
+            error = map_exception(
+                exc, request.method, request.url, stage=STAGE_CONNECT, timeout=timeout, deadline_passed=passed
+            )
+            raise _Failure(error, exc, not passed and _is_retryable_error(exc, STAGE_CONNECT), False) from exc
         sock = connection.sock
         if sock is not None:
             sock.settimeout(timeout.read)
-            # Small requests go out in one segment; no Nagle delay on the request line.
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:  # pragma: no cover - not every socket family supports it
-                pass
+            if watch is not None:
+                watch.watchdog.attach(watch, sock)
         return connection
 
     # -- requests ----------------------------------------------------------------------
@@ -521,90 +981,209 @@ class HTTPTransport(Transport):
     def handle_request(self, request: Request) -> Response:
         """Send ``request`` on a pooled connection and return once the headers arrived.
 
-        A reused connection that turns out dead is replaced and the request sent once more,
-        but only when that cannot duplicate it (idempotent method, replayable body).
+        Retries as the module docstring describes; ``Response.retries`` says how many.
         """
-        parts = urlsplit(request.url)
-        scheme = parts.scheme
-        if scheme not in ("http", "https"):
-            raise ValueError(f"cannot send {request.method} to {_safe(request.url)}: only http and https URLs")
-        host = parts.hostname
-        if not host:
-            raise ValueError(f"the URL {_safe(request.url)} has no host")
-        port = parts.port or (443 if scheme == "https" else 80)
-        origin = self._origin(scheme, host, port)
-        pool = self._pool(origin)
-        if origin.proxy is not None and scheme == "http":
-            target = request.url.split("#", 1)[0]
-        else:
-            target = parts.path or "/"
-            if parts.query:
-                target += "?" + parts.query
-        host_header = host if ":" not in host else f"[{host}]"
-        if parts.port is not None:
-            host_header += f":{parts.port}"
+        key, target = _split_url(request.url)
+        route = self._routes.get(key) if key else None
+        if route is None:
+            route, target = self._resolve(request.url, key)
+        elif route.prefix is not None:
+            target = route.prefix + target
+        retry = request.retry
+        replay_safe = retry is not False and (retry is True or request.method in IDEMPOTENT_METHODS)
+        total = request.timeout.total
+        watch = self._watchdog.arm(total) if total is not None else None
+        attempt = 0
+        while True:
+            try:
+                response = self._exchange(request, route, target, replay_safe, watch)
+            except _Failure as failure:
+                wait = self._failure_wait(request, failure, attempt, replay_safe, watch)
+                if wait < 0:
+                    if watch is not None:
+                        watch.watchdog.cancel(watch)
+                    raise failure.error from failure.cause
+                self._wait(request, wait, attempt, f"{type(failure.cause).__name__}: {failure.cause}", watch)
+                attempt += 1
+                continue
+            except BaseException:
+                if watch is not None:
+                    watch.watchdog.cancel(watch)
+                raise
+            if response.status_code in RETRY_STATUSES and replay_safe and attempt < self.max_retries:
+                wait = self._status_wait(request, response, attempt, watch)
+                if wait >= 0:
+                    response._finish(response._drain(), cancel=False)
+                    self._wait(request, wait, attempt, f"status {response.status_code}", watch)
+                    attempt += 1
+                    continue
+            response.retries = attempt
+            return response
 
-        connection = pool.acquire()
+    def _exchange(
+        self, request: Request, route: _Route, target: str, replay_safe: bool, watch: Optional[_Watch]
+    ) -> Response:
+        """One attempt: a connection, the request out, the response head in."""
+        pool = route.pool
+        timeout = request.timeout
+        connection = pool.acquire(not (replay_safe and request.replayable))
         reused = connection is not None
         while True:
             if connection is None:
-                try:
-                    connection = self._new_connection(origin, request.timeout)
-                except Exception as exc:
-                    raise map_exception(exc, request.method, request.url) from exc
+                connection = self._connect(request, route, watch)
             else:
                 sock = connection.sock
                 if sock is not None:
-                    sock.settimeout(request.timeout.read)
+                    if sock.gettimeout() != timeout.read:
+                        sock.settimeout(timeout.read)
+                    if watch is not None:
+                        watch.watchdog.attach(watch, sock)
+            stage = STAGE_SEND
             body_started = False
             try:
                 connection.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
-                connection.putheader("Host", host_header)
-                if origin.proxy is not None and scheme == "http" and origin.proxy.authorization:
-                    connection.putheader("Proxy-Authorization", origin.proxy.authorization)
+                connection.putheader("Host", route.host_header)
+                if route.proxy_authorization is not None:
+                    connection.putheader("Proxy-Authorization", route.proxy_authorization)
                 for name, value in request.headers.items():
                     connection.putheader(name, value)
                 body = request.body
                 if body is None:
+                    if request.method in BODY_METHODS and not _has_length(request.headers):
+                        connection.putheader("Content-Length", "0")  # RFC 9110 section 8.6
                     connection.endheaders()
                 elif isinstance(body, bytes):
+                    if not _has_length(request.headers):
+                        connection.putheader("Content-Length", str(len(body)))
                     connection.endheaders(body)
                 else:
+                    chunked = not _has_length(request.headers)
+                    if chunked:
+                        connection.putheader("Transfer-Encoding", "chunked")
                     connection.endheaders()
                     body_started = True
-                    for chunk in body:
-                        connection.send(chunk)
+                    _send_body(connection, body, chunked)
+                stage = STAGE_RESPONSE
                 raw = connection.getresponse()
-            except Exception as exc:
+            except BaseException as exc:
                 connection.close()
-                if (
-                    reused
-                    and not body_started
-                    and request.replayable
-                    and request.method in IDEMPOTENT_METHODS
-                    and _is_stale_connection_error(exc)
-                ):
-                    # The server closed a kept-alive connection as we reused it (RFC 9112 9.3.1).
+                if isinstance(exc, _BodyError):
+                    raise exc.error from None
+                if not isinstance(exc, Exception):
+                    raise
+                passed = watch is not None and (watch.fired or time.monotonic() >= watch.deadline)
+                if reused and replay_safe and not body_started and not passed and _is_dropped_connection(exc):
+                    # The server closed the kept-alive connection as we reused it.
                     connection = None
                     reused = False
                     continue
-                raise map_exception(exc, request.method, request.url, body_started=body_started) from exc
-            return Response(request, raw, connection, pool)
+                error = map_exception(
+                    exc, request.method, request.url, body_started=body_started, stage=stage,
+                    timeout=timeout, deadline_passed=passed,
+                )
+                retryable = not passed and _is_retryable_error(exc, stage)
+                raise _Failure(error, exc, retryable, body_started) from exc
+            if watch is not None and watch.fired:
+                # The deadline cut the head short: http.client takes an end of stream
+                # inside the header block for its end, so what parsed cannot be trusted.
+                raw.close()
+                connection.close()
+                error = _deadline_error(request.method, request.url, timeout, None)
+                raise _Failure(error, error, False, body_started)
+            return Response(request, raw, connection, pool, watch)
+
+    def _failure_wait(
+        self, request: Request, failure: _Failure, attempt: int, replay_safe: bool, watch: Optional[_Watch]
+    ) -> float:
+        """Seconds to wait before retrying after ``failure``; negative: do not retry."""
+        if not replay_safe or not failure.retryable or attempt >= self.max_retries:
+            return -1.0
+        if failure.body_started and not request.replayable:
+            return -1.0
+        wait = self._backoff(attempt)
+        if watch is not None and time.monotonic() + wait >= watch.deadline:
+            return -1.0
+        return wait
+
+    def _status_wait(self, request: Request, response: Response, attempt: int, watch: Optional[_Watch]) -> float:
+        """Seconds to wait before retrying after a 429/5xx answer; negative: return it."""
+        if not request.replayable:
+            return -1.0
+        wait = retry_after_seconds(response.headers)
+        if wait is None:
+            wait = self._backoff(attempt)
+        elif wait > self.max_backoff:
+            # Not worth blocking the caller for: the error carries retry_after instead.
+            return -1.0
+        if watch is not None and time.monotonic() + wait >= watch.deadline:
+            return -1.0
+        return wait
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.max_backoff, self.backoff_factor * (1 << min(attempt, 62)))
+        random = self._random
+        if random is None:
+            import random as random_module
+
+            random = random_module.random
+            self._random = random
+        return base * (0.5 + random() / 2)
+
+    def _wait(self, request: Request, wait: float, attempt: int, why: str, watch: Optional[_Watch]) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s: %s; retry %d of %d in %.2f s",
+                request.method,
+                redact_url(request.url),
+                why,
+                attempt + 1,
+                self.max_retries,
+                wait,
+            )
+        try:
+            if wait > 0:
+                self._sleep(wait)
+        except BaseException:
+            if watch is not None:
+                watch.watchdog.cancel(watch)
+            raise
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (the transport stays usable: it reconnects)."""
         with self._lock:
             pools = list(self._pools.values())
             self._pools = {}
+            self._routes = {}
         for pool in pools:
             pool.close()
+        self._watchdog.close()
 
 
-def _is_stale_connection_error(exc: BaseException) -> bool:
-    return isinstance(
-        exc,
-        (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError),
-    ) or (isinstance(exc, http.client.BadStatusLine) and not str(exc).strip("'\""))
+def _has_length(headers: Dict[str, str]) -> bool:
+    if "Content-Length" in headers or "Transfer-Encoding" in headers:
+        return True
+    return any(name.lower() in ("content-length", "transfer-encoding") for name in headers)
+
+
+def _send_body(connection: http.client.HTTPConnection, body: Iterable[bytes], chunked: bool) -> None:
+    # Errors from the caller's iterator are the caller's (a file that went away): they are
+    # wrapped so that they pass through unmapped and are never retried.
+    iterator = iter(body)
+    while True:
+        try:
+            chunk = next(iterator, None)
+        except BaseException as exc:
+            raise _BodyError(exc) from exc
+        if chunk is None:
+            break
+        if not chunk:
+            continue
+        if chunked:
+            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        else:
+            connection.send(chunk)
+    if chunked:
+        connection.send(b"0\r\n\r\n")
 
 
 def make_ssl_context(verify: Union[bool, str]) -> ssl.SSLContext:
