@@ -808,7 +808,7 @@ def report(exc: BaseException) -> int:
 
 def version_text() -> str:
     """What ``--version`` prints."""
-    compiled = "compiled (mypyc)" if soundcloud.__compiled__ else "pure Python"
+    compiled = "compiled with mypyc" if soundcloud.__compiled__ else "pure Python"
     return (
         f"{PROG} {soundcloud.__version__} ({compiled})\n"
         f"Python {platform.python_version()} ({platform.python_implementation()})"

@@ -123,7 +123,7 @@ def test_version(home: Path, tmp_path: Path) -> None:
     assert result.returncode == 0
     assert f"soundcloud {soundcloud.__version__}" in result.stdout
     assert f"Python {platform.python_version()}" in result.stdout
-    assert ("compiled (mypyc)" if soundcloud.__compiled__ else "pure Python") in result.stdout
+    assert ("(compiled with mypyc)" if soundcloud.__compiled__ else "(pure Python)") in result.stdout
 
 
 def test_help_documents_exit_statuses_and_credentials(home: Path, tmp_path: Path) -> None:
