@@ -27,24 +27,27 @@ Choices made here (where RFCs and SoundCloud leave room):
   rarely gets faster, and retrying would multiply the caller's wait), TLS certificate and
   handshake failures, unknown hosts, a proxy refusing the tunnel, malformed answers, and
   failures while the caller reads the body. The wait is the server's ``Retry-After``
-  (seconds or HTTP date) or ``x-ratelimit-reset`` when present, else exponential backoff
+  (seconds or HTTP date) or, on a 429, ``x-ratelimit-reset`` when present (SoundCloud sends
+  it instead of ``Retry-After``, an epoch time or seconds), else exponential backoff
   with jitter: ``min(max_backoff, backoff_factor * 2 ** n) * (0.5 + random() / 2)`` before
   retry ``n + 1``. A server-requested wait longer than ``max_backoff`` (30 s) is not waited
   out: the 429/503 answer is returned at once, so the client raises its error (with
   ``retry_after``) and the caller decides. Retries never run past the total deadline.
   Exhausted retries return the last answer or raise the last error; ``Response.retries``
   says how many were made. ``sleep`` and ``random`` are constructor parameters.
-- **Timeouts.** ``Timeout.connect`` bounds making the connection (TCP connect, the proxy's
-  CONNECT answer and the TLS handshake each wait at most that long); ``Timeout.read``
+- **Timeouts.** ``Timeout.connect`` bounds making the connection (the TCP connect, the
+  proxy's CONNECT answer and the TLS handshake each wait at most that long); ``Timeout.read``
   bounds every wait for the server afterwards (sending, the answer, each body read).
   ``Timeout.total`` is a deadline for the whole call, retries and their waits included,
-  that covers connect, send, the answer and a body read with ``read_all``: a per-transport
-  watchdog thread (started on first use, exiting when idle; none at all when no request
-  has a total) shuts the socket down at the deadline, so a server that drips bytes cannot
-  hold the caller past it. The connect phase uses ``min(connect, time left)``. A body
-  streamed with :meth:`Response.read` (``StreamResponse``, downloads) leaves the deadline
-  at its first read: from there each chunk gets the read timeout. The error says which
-  limit passed.
+  that covers connect, tunnel, TLS handshake, send, the answer and a body read with
+  ``read_all``: a per-transport watchdog thread shuts the socket down at the deadline, so
+  a server or proxy that drips bytes cannot hold the caller past it (a per-read timeout
+  cannot: each byte restarts it). The watchdog starts with the first request that has a
+  total and exits when idle: requests without a total cost nothing, those with one about
+  3 µs of CPU (CPython 3.11), and there is never a thread per request. The TCP connect
+  itself waits ``min(connect, time left)``. A body streamed with :meth:`Response.read`
+  (``StreamResponse``, downloads) leaves the deadline at its first read: from there each
+  chunk gets the read timeout. The error says which limit passed.
 - **Limits.** ``read_all(limit)`` refuses a body over ``limit`` bytes before reading it when
   the length is announced, or as soon as the count passes it; http.client refuses more
   than 100 header lines or a line over 64 KiB. Both raise ``ResponseTooLargeError``.
@@ -127,6 +130,10 @@ DRAIN_LIMIT: Final = 64 * 1024
 DRAIN_TIMEOUT: Final = 0.5
 # The deadline watchdog thread exits after this long without a deadline to watch.
 WATCHDOG_IDLE: Final = 30.0
+HAS_POLL: Final = hasattr(select, "poll")
+# http.client's limits, applied to a proxy's CONNECT answer too.
+MAX_LINE: Final = 65536
+MAX_HEADERS: Final = 100
 # Route cache entries (one per scheme://host:port seen) before the cache starts over.
 MAX_ROUTES: Final = 256
 
@@ -264,25 +271,29 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        # The hot paths (arm, attach, cancel) take the plain lock: a Condition's own
+        # __enter__/__exit__ are Python-level calls. Only the thread waits on the Condition.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._heap: List[Tuple[float, int, _Watch]] = []
         self._sequence = 0
         self._live = 0
-        self._thread: Optional[threading.Thread] = None
+        # Not named _thread: mypyc would emit the C field ``__thread``, a GCC keyword.
+        self._worker: Optional[threading.Thread] = None
         self._closing = False
 
     def arm(self, total: float) -> _Watch:
         """Start watching a deadline ``total`` seconds from now."""
         deadline = time.monotonic() + total
         watch = _Watch(deadline, total, self)
-        with self._cond:
+        with self._lock:
             self._sequence += 1
             heapq.heappush(self._heap, (deadline, self._sequence, watch))
             self._live += 1
             self._closing = False
-            if self._thread is None:
+            if self._worker is None:
                 thread = threading.Thread(target=self._run, name="soundcloud-deadline", daemon=True)
-                self._thread = thread
+                self._worker = thread
                 thread.start()
             elif self._heap[0][2] is watch:
                 self._cond.notify()
@@ -290,7 +301,7 @@ class _Watchdog:
 
     def attach(self, watch: _Watch, sock: Optional[socket.socket]) -> None:
         """Point ``watch`` at the socket now carrying its request (None: at no socket)."""
-        with self._cond:
+        with self._lock:
             if not watch.fired:
                 watch.sock = sock
             elif sock is not None:
@@ -298,7 +309,7 @@ class _Watchdog:
 
     def cancel(self, watch: _Watch) -> bool:
         """Stop watching; True when the deadline had already passed."""
-        with self._cond:
+        with self._lock:
             if not watch.done:
                 watch.done = True
                 watch.sock = None
@@ -314,7 +325,7 @@ class _Watchdog:
 
     def close(self) -> None:
         """Let the thread exit once no deadline is left to watch."""
-        with self._cond:
+        with self._lock:
             self._closing = True
             self._cond.notify()
 
@@ -327,7 +338,7 @@ class _Watchdog:
                     heapq.heappop(heap)
                 if not heap:
                     if self._closing or (not cond.wait(WATCHDOG_IDLE) and not self._heap):
-                        self._thread = None
+                        self._worker = None
                         return
                     continue
                 deadline, _, watch = heap[0]
@@ -437,11 +448,10 @@ class Response:
             fired = self._finish(False)
             if isinstance(exc, Exception):
                 if fired:
-                    raise self._deadline_error(exc) from exc
+                    raise _chained(self._deadline_error(exc), exc)
                 request = self.request
-                raise map_exception(
-                    exc, request.method, self.url, stage=STAGE_BODY, timeout=request.timeout
-                ) from exc
+                error = map_exception(exc, request.method, self.url, stage=STAGE_BODY, timeout=request.timeout)
+                raise _chained(error, exc)
             raise
         if raw.isclosed() and self._finish(True):
             # The deadline shut the socket down; what was read may be cut short.
@@ -527,7 +537,9 @@ def _timeout_message(stage: str, timeout: Optional[Timeout]) -> str:
     return f"no response within the read timeout of {_seconds(timeout.read)}"
 
 
-def _deadline_error(method: str, url: str, timeout: Optional[Timeout], cause: Optional[BaseException]) -> TimeoutError:
+def _deadline_error(
+    method: str, url: str, timeout: Optional[Timeout], cause: Optional[BaseException]
+) -> TimeoutError:
     total = timeout.total if timeout is not None else None
     limit = f"the total deadline of {_seconds(total)}" if total is not None else "the total deadline"
     return TimeoutError(f"{limit} passed", method=method, url=url, cause=cause)
@@ -595,7 +607,7 @@ def map_exception(
         if isinstance(exc, socket.gaierror):
             return ConnectError("the host name could not be resolved", method=method, url=url, cause=exc)
         if isinstance(exc, OSError) and str(exc).startswith("Tunnel connection failed"):
-            return ConnectError("the proxy refused to open a tunnel", method=method, url=url, cause=exc)
+            return ConnectError("the proxy did not open a tunnel", method=method, url=url, cause=exc)
         if isinstance(exc, (OSError, http.client.HTTPException)):
             return ConnectError("the connection failed", method=method, url=url, cause=exc)
     if isinstance(exc, http.client.IncompleteRead):
@@ -607,7 +619,9 @@ def map_exception(
             cause=exc,
         )
     if isinstance(exc, http.client.RemoteDisconnected):
-        return ProtocolError("the server closed the connection without answering", method=method, url=url, cause=exc)
+        return ProtocolError(
+            "the server closed the connection without answering", method=method, url=url, cause=exc
+        )
     if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
         return ProtocolError("the connection was reset", method=method, url=url, cause=exc)
     if isinstance(exc, http.client.HTTPException):
@@ -640,23 +654,25 @@ def _is_dropped_connection(exc: BaseException) -> bool:
     ) or (isinstance(exc, http.client.BadStatusLine) and not str(exc).strip("'\""))
 
 
+def _chained(error: Exception, cause: Optional[BaseException]) -> Exception:
+    # What ``raise error from cause`` does; spelled out because mypyc-compiled code drops
+    # the ``from`` clause. Setting __cause__ also sets __suppress_context__.
+    if cause is not None and cause is not error:
+        error.__cause__ = cause
+    return error
+
+
 class _Failure(Exception):
     """An attempt failed: the error to raise, and whether another attempt may follow."""
 
-    def __init__(self, error: Exception, cause: BaseException, retryable: bool, body_started: bool) -> None:
+    def __init__(
+        self, error: Exception, cause: Optional[BaseException], retryable: bool, body_started: bool
+    ) -> None:
         super().__init__(str(error))
         self.error = error
         self.cause = cause
         self.retryable = retryable
         self.body_started = body_started
-
-
-class _BodyError(Exception):
-    """The caller's body iterator raised: re-raised as it is, never mapped or retried."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 # -- proxies --------------------------------------------------------------------------------
@@ -672,7 +688,9 @@ class Proxy:
             url = "http://" + url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
-            raise ValueError(f"unsupported proxy scheme {parts.scheme!r} in {redact_url(url)!r}: use an http:// proxy")
+            raise ValueError(
+                f"unsupported proxy scheme {parts.scheme!r} in {redact_url(url)!r}: use an http:// proxy"
+            )
         if not parts.hostname:
             raise ValueError(f"the proxy URL {redact_url(url)!r} has no host")
         self.host = parts.hostname
@@ -776,6 +794,10 @@ def _is_alive(connection: http.client.HTTPConnection) -> bool:
     if sock is None:
         return False
     try:
+        if HAS_POLL:  # poll: select() cannot take descriptors past FD_SETSIZE (1024)
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return not poller.poll(0)
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
         return False
@@ -787,7 +809,9 @@ class _Route:
 
     __slots__ = ("scheme", "host", "port", "proxy", "pool", "host_header", "prefix", "proxy_authorization")
 
-    def __init__(self, scheme: str, host: str, port: int, proxy: Optional[Proxy], pool: ConnectionPool, host_header: str) -> None:
+    def __init__(
+        self, scheme: str, host: str, port: int, proxy: Optional[Proxy], pool: ConnectionPool, host_header: str
+    ) -> None:
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -928,52 +952,66 @@ class HTTPTransport(Transport):
             target = route.prefix + target
         return route, target
 
-    def _new_connection(self, route: _Route, connect_timeout: float) -> http.client.HTTPConnection:
-        proxy = route.proxy
-        if route.scheme == "https":
-            context = self._context()
-            if proxy is None:
-                return http.client.HTTPSConnection(route.host, route.port, timeout=connect_timeout, context=context)
-            tunnel = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=connect_timeout, context=context)
-            tunnel_headers: Dict[str, str] = {}
-            if proxy.authorization is not None:
-                tunnel_headers["Proxy-Authorization"] = proxy.authorization
-            tunnel.set_tunnel(route.host, route.port, headers=tunnel_headers)
-            return tunnel
-        if proxy is not None:
-            return http.client.HTTPConnection(proxy.host, proxy.port, timeout=connect_timeout)
-        return http.client.HTTPConnection(route.host, route.port, timeout=connect_timeout)
+    def _connect(
+        self, request: Request, route: _Route, watch: Optional[_Watch]
+    ) -> http.client.HTTPConnection:
+        """A new connection: TCP, then the proxy's CONNECT tunnel and TLS as the route needs.
 
-    def _connect(self, request: Request, route: _Route, watch: Optional[_Watch]) -> http.client.HTTPConnection:
+        The socket is opened here rather than by http.client so that the total deadline's
+        watchdog holds it from the first byte: a proxy or TLS server that drips its answer
+        is cut off too. (It also avoids http.client's tunnel code, which before Python 3.11
+        leaks the socket when the proxy refuses.)
+        """
         timeout = request.timeout
         connect_timeout = timeout.connect
         if watch is not None:
             left = watch.deadline - time.monotonic()
             if left <= 0:
                 error: Exception = _deadline_error(request.method, request.url, timeout, None)
-                raise _Failure(error, error, False, False)
+                raise _Failure(error, None, False, False)
             connect_timeout = min(connect_timeout, left)
+        proxy = route.proxy
+        context: Optional[ssl.SSLContext] = None
+        if route.scheme == "https":
+            try:
+                context = self._context()
+            except Exception as exc:  # an unreadable CA bundle: not worth a retry
+                error = map_exception(exc, request.method, request.url, stage=STAGE_CONNECT, timeout=timeout)
+                raise _Failure(error, exc, False, False)
+        sock: Optional[socket.socket] = None
         try:
-            connection = self._new_connection(route, connect_timeout)
-        except Exception as exc:
-            error = map_exception(exc, request.method, request.url, stage=STAGE_CONNECT, timeout=timeout)
-            raise _Failure(error, exc, False, False) from exc
-        try:
-            connection.connect()
+            if proxy is not None:
+                sock = socket.create_connection((proxy.host, proxy.port), connect_timeout)
+            else:
+                sock = socket.create_connection((route.host, route.port), connect_timeout)
+            # Small requests go out at once: no Nagle delay waiting for the peer's ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if watch is not None:
+                watch.watchdog.attach(watch, sock)
+            if context is not None:
+                if proxy is not None:
+                    _open_tunnel(sock, route, proxy)
+                tls = context.wrap_socket(sock, server_hostname=route.host, do_handshake_on_connect=False)
+                sock = tls
+                if watch is not None:
+                    watch.watchdog.attach(watch, tls)
+                tls.do_handshake()
+            sock.settimeout(timeout.read)
         except BaseException as exc:
-            connection.close()
+            if sock is not None:
+                sock.close()
             if not isinstance(exc, Exception):
                 raise
-            passed = watch is not None and time.monotonic() >= watch.deadline
+            passed = watch is not None and (watch.fired or time.monotonic() >= watch.deadline)
             error = map_exception(
                 exc, request.method, request.url, stage=STAGE_CONNECT, timeout=timeout, deadline_passed=passed
             )
-            raise _Failure(error, exc, not passed and _is_retryable_error(exc, STAGE_CONNECT), False) from exc
-        sock = connection.sock
-        if sock is not None:
-            sock.settimeout(timeout.read)
-            if watch is not None:
-                watch.watchdog.attach(watch, sock)
+            raise _Failure(error, exc, not passed and _is_retryable_error(exc, STAGE_CONNECT), False)
+        connection = http.client.HTTPConnection(route.host, route.port)
+        # Never let http.client reconnect on its own (it would skip the proxy, TLS and the
+        # timeouts above): a closed connection fails, and the pool drops it.
+        connection.auto_open = 0
+        connection.sock = sock
         return connection
 
     # -- requests ----------------------------------------------------------------------
@@ -995,21 +1033,26 @@ class HTTPTransport(Transport):
         watch = self._watchdog.arm(total) if total is not None else None
         attempt = 0
         while True:
+            failure: Optional[_Failure] = None
             try:
                 response = self._exchange(request, route, target, replay_safe, watch)
-            except _Failure as failure:
-                wait = self._failure_wait(request, failure, attempt, replay_safe, watch)
-                if wait < 0:
-                    if watch is not None:
-                        watch.watchdog.cancel(watch)
-                    raise failure.error from failure.cause
-                self._wait(request, wait, attempt, f"{type(failure.cause).__name__}: {failure.cause}", watch)
-                attempt += 1
-                continue
+            except _Failure as caught:
+                failure = caught
             except BaseException:
                 if watch is not None:
                     watch.watchdog.cancel(watch)
                 raise
+            if failure is not None:
+                # Handled out here, not in the except clause: the error raised below then
+                # carries its cause and no "during handling of _Failure" context.
+                wait = self._failure_wait(request, failure, attempt, replay_safe, watch)
+                if wait < 0:
+                    if watch is not None:
+                        watch.watchdog.cancel(watch)
+                    raise _chained(failure.error, failure.cause)
+                self._wait(request, wait, attempt, f"{type(failure.cause).__name__}: {failure.cause}", watch)
+                attempt += 1
+                continue
             if response.status_code in RETRY_STATUSES and replay_safe and attempt < self.max_retries:
                 wait = self._status_wait(request, response, attempt, watch)
                 if wait >= 0:
@@ -1040,6 +1083,7 @@ class HTTPTransport(Transport):
                         watch.watchdog.attach(watch, sock)
             stage = STAGE_SEND
             body_started = False
+            local_error: Optional[Exception] = None
             try:
                 connection.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
                 connection.putheader("Host", route.host_header)
@@ -1062,13 +1106,12 @@ class HTTPTransport(Transport):
                         connection.putheader("Transfer-Encoding", "chunked")
                     connection.endheaders()
                     body_started = True
-                    _send_body(connection, body, chunked)
-                stage = STAGE_RESPONSE
-                raw = connection.getresponse()
+                    local_error = _send_body(connection, body, chunked)
+                if local_error is None:
+                    stage = STAGE_RESPONSE
+                    raw = connection.getresponse()
             except BaseException as exc:
                 connection.close()
-                if isinstance(exc, _BodyError):
-                    raise exc.error from None
                 if not isinstance(exc, Exception):
                     raise
                 passed = watch is not None and (watch.fired or time.monotonic() >= watch.deadline)
@@ -1082,14 +1125,18 @@ class HTTPTransport(Transport):
                     timeout=timeout, deadline_passed=passed,
                 )
                 retryable = not passed and _is_retryable_error(exc, stage)
-                raise _Failure(error, exc, retryable, body_started) from exc
+                raise _Failure(error, exc, retryable, body_started)
+            if local_error is not None:
+                # The caller's body iterator failed (a file that went away): its error, as is.
+                connection.close()
+                raise local_error
             if watch is not None and watch.fired:
                 # The deadline cut the head short: http.client takes an end of stream
                 # inside the header block for its end, so what parsed cannot be trusted.
                 raw.close()
                 connection.close()
                 error = _deadline_error(request.method, request.url, timeout, None)
-                raise _Failure(error, error, False, body_started)
+                raise _Failure(error, None, False, body_started)
             return Response(request, raw, connection, pool, watch)
 
     def _failure_wait(
@@ -1105,11 +1152,19 @@ class HTTPTransport(Transport):
             return -1.0
         return wait
 
-    def _status_wait(self, request: Request, response: Response, attempt: int, watch: Optional[_Watch]) -> float:
+    def _status_wait(
+        self, request: Request, response: Response, attempt: int, watch: Optional[_Watch]
+    ) -> float:
         """Seconds to wait before retrying after a 429/5xx answer; negative: return it."""
         if not request.replayable:
             return -1.0
-        wait = retry_after_seconds(response.headers)
+        headers = response.headers
+        if response.status_code == 429:
+            wait = retry_after_seconds(headers)  # Retry-After, else x-ratelimit-reset
+        else:
+            # A rate-limit reset says when the quota refills, not when a 5xx server recovers.
+            value = headers.get_value("retry-after")
+            wait = retry_after_seconds({"Retry-After": value}) if value is not None else None
         if wait is None:
             wait = self._backoff(attempt)
         elif wait > self.max_backoff:
@@ -1165,15 +1220,20 @@ def _has_length(headers: Dict[str, str]) -> bool:
     return any(name.lower() in ("content-length", "transfer-encoding") for name in headers)
 
 
-def _send_body(connection: http.client.HTTPConnection, body: Iterable[bytes], chunked: bool) -> None:
-    # Errors from the caller's iterator are the caller's (a file that went away): they are
-    # wrapped so that they pass through unmapped and are never retried.
+def _send_body(
+    connection: http.client.HTTPConnection, body: Iterable[bytes], chunked: bool
+) -> Optional[Exception]:
+    """Send a streamed body; an error of the caller's iterator is returned, not raised.
+
+    That error is the caller's (a file that went away), so it must reach them as it is:
+    never mapped to a transport error, never retried.
+    """
     iterator = iter(body)
     while True:
         try:
             chunk = next(iterator, None)
-        except BaseException as exc:
-            raise _BodyError(exc) from exc
+        except Exception as exc:
+            return exc
         if chunk is None:
             break
         if not chunk:
@@ -1184,6 +1244,45 @@ def _send_body(connection: http.client.HTTPConnection, body: Iterable[bytes], ch
             connection.send(chunk)
     if chunked:
         connection.send(b"0\r\n\r\n")
+    return None
+
+
+def _open_tunnel(sock: socket.socket, route: _Route, proxy: Proxy) -> None:
+    """Ask the proxy for a tunnel to the route's origin (RFC 9110 section 9.3.6)."""
+    host = route.host if ":" not in route.host else f"[{route.host}]"
+    try:
+        host.encode("ascii")
+    except UnicodeEncodeError:
+        host = host.encode("idna").decode("ascii")
+    authority = f"{host}:{route.port}"
+    head = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+    if proxy.authorization is not None:
+        head += f"Proxy-Authorization: {proxy.authorization}\r\n"
+    sock.sendall((head + "\r\n").encode("latin-1"))
+    reader = sock.makefile("rb")
+    try:
+        line = reader.readline(MAX_LINE + 1)
+        if not line:
+            raise http.client.RemoteDisconnected("the proxy closed the connection without answering CONNECT")
+        if len(line) > MAX_LINE:
+            raise http.client.LineTooLong("proxy status line")
+        parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            raise OSError(f"Tunnel connection failed: the proxy answered {line[:100]!r}")
+        status = int(parts[1])
+        reason = parts[2] if len(parts) > 2 else ""
+        for _ in range(MAX_HEADERS + 1):
+            line = reader.readline(MAX_LINE + 1)
+            if len(line) > MAX_LINE:
+                raise http.client.LineTooLong("proxy header line")
+            if line in (b"\r\n", b"\n", b""):
+                break
+        else:
+            raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers from the proxy")
+        if not 200 <= status < 300:
+            raise OSError(f"Tunnel connection failed: {status} {reason}".rstrip())
+    finally:
+        reader.close()  # the socket stays open: it carries the tunnel
 
 
 def make_ssl_context(verify: Union[bool, str]) -> ssl.SSLContext:
@@ -1194,9 +1293,12 @@ def make_ssl_context(verify: Union[bool, str]) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        return context
-    if isinstance(verify, str):
+    elif isinstance(verify, str):
         if os.path.isdir(verify):
-            return ssl.create_default_context(capath=verify)
-        return ssl.create_default_context(cafile=verify)
-    return ssl.create_default_context()
+            context = ssl.create_default_context(capath=verify)
+        else:
+            context = ssl.create_default_context(cafile=verify)
+    else:
+        context = ssl.create_default_context()
+    context.set_alpn_protocols(["http/1.1"])
+    return context

@@ -1,0 +1,170 @@
+"""One client shared by many threads: nothing lost, nothing mixed up, deadlines that only
+ever cut their own request's connection, and stale keep-alive connections replayed under
+contention. Every thread is joined with a bound; a failure in a thread fails the test."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any, Callable, Dict, List, Tuple
+
+import pytest
+
+import soundcloud
+from soundcloud.transport import HTTPTransport, Timeout
+
+from servers import FaultServer
+
+THREADS = 16
+REQUESTS = 2000
+JOIN_TIMEOUT = 120.0
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(index)`` in ``count`` threads started together; re-raise the first failure."""
+    errors: List[BaseException] = []
+    start = threading.Barrier(count)
+
+    def body(index: int) -> None:
+        try:
+            start.wait(10)
+            work(index)
+        except BaseException as exc:  # reported to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,), name="worker-%d" % i, daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), "worker threads did not finish in time"
+    if errors:
+        raise errors[0]
+
+
+def test_sixteen_threads_two_thousand_mixed_requests(fake: Any) -> None:
+    token = fake.issue_token()
+    client = soundcloud.Client(access_token=token, api_url=fake.api_url, timeout=Timeout(10), proxies={})
+    verbs = ("GET", "POST", "PUT", "DELETE")
+    per_thread = REQUESTS // THREADS
+    results: Dict[str, Tuple[str, str]] = {}
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        for n in range(per_thread):
+            # Each thread opens with a GET: 16 simultaneous connects overflow the fake's
+            # listen backlog (socketserver's default of 5) and the kernel may reset some of
+            # those fresh connections; a GET is sent again, a POST rightly is not.
+            verb = verbs[(index + n) % len(verbs)] if n else "GET"
+            marker = "%02d-%04d-%s" % (index, n, uuid.uuid4().hex)
+            if verb == "GET":
+                echoed = client.get("/_test/echo", marker=marker)
+            elif verb == "DELETE":
+                echoed = client.delete("/_test/echo", marker=marker)
+            elif verb == "POST":
+                echoed = client.post("/_test/echo", marker=marker)
+            else:
+                echoed = client.put("/_test/echo", marker=marker)
+            # The answer must be this request's own: same method, same marker.
+            assert echoed.method == verb, (verb, echoed.method)
+            if verb in ("GET", "DELETE"):
+                assert echoed.query["marker"] == [marker]
+                assert echoed.body == ""
+            else:
+                assert echoed.body == "marker=" + marker
+            assert echoed["headers"]["authorization"] == "OAuth " + token
+            with lock:
+                results[marker] = (verb, echoed.method)
+
+    try:
+        run_threads(THREADS, work)
+    finally:
+        client.close()
+    assert len(results) == REQUESTS
+    # The server saw each request exactly once: none lost, none duplicated.
+    seen: Dict[str, int] = {}
+    for request in fake.requests_to("api"):
+        if request.path != "/_test/echo":
+            continue
+        marker = request.query.get("marker", [""])[0] or request.body.decode().partition("=")[2]
+        seen[marker] = seen.get(marker, 0) + 1
+    assert len(seen) == REQUESTS
+    assert set(seen.values()) == {1}
+    assert set(seen) == set(results)
+
+
+def test_deadlines_under_contention_only_cut_their_own_request(fault_server: FaultServer) -> None:
+    # Eight threads make quick requests with a total deadline while two others hit a
+    # dripping server with a short one: the watchdog cuts the drips, never a quick
+    # request, even though they all share one pool.
+    transport = HTTPTransport(proxies={}, max_retries=0)
+    client = soundcloud.Client(client_id="threads", api_url=fault_server.url, transport=transport)
+    cut: List[float] = []
+    lock = threading.Lock()
+
+    def work(index: int) -> None:
+        if index < 2:
+            for _ in range(3):
+                started = time.monotonic()
+                with pytest.raises(soundcloud.TimeoutError, match="total deadline of 0.3 s"):
+                    client.get("/drip", bytes="200", delay="0.02", timeout=Timeout(read=5, total=0.3))
+                with lock:
+                    cut.append(time.monotonic() - started)
+        else:
+            for _ in range(60):
+                assert client.get("/json", timeout=Timeout(read=5, total=0.25)).ok is True
+
+    try:
+        run_threads(10, work)
+    finally:
+        client.close()
+    assert len(cut) == 6 and all(0.25 < elapsed < 1.5 for elapsed in cut)
+    assert fault_server.count("/json") == 480
+
+
+def test_stale_connections_under_contention(fault_server: FaultServer) -> None:
+    # Every answer closes its connection after promising keep-alive: each reused one is
+    # dead, and each GET is replayed on a fresh connection, never failing.
+    transport = HTTPTransport(proxies={}, max_retries=0)
+    client = soundcloud.Client(client_id="threads", api_url=fault_server.url, transport=transport, timeout=Timeout(5))
+
+    def work(index: int) -> None:
+        for _ in range(20):
+            assert client.get("/close-after-response").ok is True
+
+    try:
+        run_threads(8, work)
+    finally:
+        client.close()
+    assert fault_server.count("/close-after-response") == 160
+
+
+def test_close_while_threads_are_busy(fault_server: FaultServer) -> None:
+    # close() from another thread while requests run: they finish (reconnecting as needed).
+    client = soundcloud.Client(client_id="threads", api_url=fault_server.url, timeout=Timeout(5), proxies={})
+    done = threading.Event()
+
+    def work(index: int) -> None:
+        if index == 0:
+            while not done.is_set():
+                client.close()
+                done.wait(0.005)
+            return
+        for _ in range(50):
+            assert client.get("/json").ok is True
+
+    def workers(index: int) -> None:
+        try:
+            work(index)
+        finally:
+            if index == 1:
+                done.set()
+
+    try:
+        run_threads(5, workers)
+    finally:
+        done.set()
+        client.close()
+    assert fault_server.count("/json") == 200
