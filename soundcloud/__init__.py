@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import logging
 from importlib.machinery import EXTENSION_SUFFIXES
 
 from . import client as _client_module
@@ -101,6 +100,3 @@ __all__ = [
 
 # True when the mypyc-compiled modules are in use (a compiled wheel), False for pure Python.
 __compiled__: bool = (_client_module.__file__ or "").endswith(tuple(EXTENSION_SUFFIXES))
-
-# Library logging: silent unless the application configures the "soundcloud" logger.
-logging.getLogger("soundcloud").addHandler(logging.NullHandler())

@@ -38,18 +38,11 @@ import base64
 import copy
 import hashlib
 import hmac
-import html
 import json
-import logging
 import os
-import secrets
-import socket
 import sys
-import tempfile
 import threading
 import time
-import webbrowser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import (
     Any,
     Callable,
@@ -67,6 +60,7 @@ from typing import (
 )
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit
 
+from . import _log
 from .errors import (
     AccessDeniedError,
     InvalidClientError,
@@ -109,7 +103,6 @@ __all__ = [
     "validate_redirect_uri",
 ]
 
-logger: Final = logging.getLogger("soundcloud")
 
 _C = TypeVar("_C")
 
@@ -325,14 +318,23 @@ def token_from_response(
 # --------------------------------------------------------------------------- PKCE and grants
 
 
+def _secure_random_bytes() -> Callable[[int], bytes]:
+    # secrets (and the random module it loads) is imported on first use, not with the package.
+    import secrets
+
+    return secrets.token_bytes
+
+
 def generate_code_verifier(
-    length: int = DEFAULT_VERIFIER_LENGTH, token_bytes: Callable[[int], bytes] = secrets.token_bytes
+    length: int = DEFAULT_VERIFIER_LENGTH, token_bytes: Optional[Callable[[int], bytes]] = None
 ) -> str:
     """A PKCE code verifier (RFC 7636 4.1): ``length`` random base64url characters.
 
-    ``token_bytes`` is the random source (``secrets.token_bytes``); every character carries
-    6 random bits, so the default 64 characters hold 384 bits.
+    ``token_bytes`` is the random source (default ``secrets.token_bytes``); every character
+    carries 6 random bits, so the default 64 characters hold 384 bits.
     """
+    if token_bytes is None:
+        token_bytes = _secure_random_bytes()
     if not VERIFIER_MIN_LENGTH <= length <= VERIFIER_MAX_LENGTH:
         raise ValueError(
             f"a code verifier has {VERIFIER_MIN_LENGTH} to {VERIFIER_MAX_LENGTH} characters, not {length}"
@@ -368,8 +370,10 @@ def create_s256_code_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def generate_state(token_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+def generate_state(token_bytes: Optional[Callable[[int], bytes]] = None) -> str:
     """A random, URL-safe ``state`` value (RFC 6749 10.12: CSRF protection of the callback)."""
+    if token_bytes is None:
+        token_bytes = _secure_random_bytes()
     return base64.urlsafe_b64encode(token_bytes(STATE_BYTES)).decode("ascii").rstrip("=")
 
 
@@ -627,7 +631,7 @@ class FileTokenStore:
                 f"the token file {self.path} does not hold a saved token ({exc}): delete it, or"
                 " call store.clear(), and log in again"
             ) from None
-        logger.debug("loaded a token from %s", self.path)
+        _log.debug("loaded a token from %s", self.path)
         return token
 
     def save(self, token: Token) -> None:
@@ -637,6 +641,8 @@ class FileTokenStore:
         _make_private_dirs(directory)
         # mkstemp creates the file with mode 0600 (O_EXCL, whatever the umask); the chmod
         # below only makes that explicit on systems that honour it.
+        import tempfile
+
         fd, temporary = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
         try:
             try:
@@ -656,7 +662,7 @@ class FileTokenStore:
                 pass
             raise
         _fsync_directory(directory)
-        logger.debug("saved a token to %s", self.path)
+        _log.debug("saved a token to %s", self.path)
 
     def clear(self) -> None:
         """Delete the file (nothing happens when there is none)."""
@@ -832,12 +838,12 @@ class Authenticator:
             if self._token is None and self._store is not None:
                 loaded = self._store.load()
                 if loaded is not None:
-                    logger.debug("using the token from the token store")
+                    _log.debug("using the token from the token store")
                     self._token = loaded
                     self._pending_refresh = None
             pending = self._pending_refresh
             if self._token is None and pending is not None:
-                logger.debug("refreshing the given refresh token at start")
+                _log.debug("refreshing the given refresh token at start")
                 self._attempts += 1
                 self._refresh_with(pending, None)
 
@@ -875,16 +881,16 @@ class Authenticator:
                 # Another thread renewed it (or a token arrived) since the request left.
                 return True
             if not self._can_renew(current):
-                logger.debug("401 from the API and nothing to renew the token with")
+                _log.debug("401 from the API and nothing to renew the token with")
                 return False
             if (
                 current.is_app_token
                 and current.refresh_token is None
                 and self._younger_than(current, APP_TOKEN_MIN_AGE)
             ):
-                logger.debug("401 on a new app token: the endpoint needs a user token; not fetching another")
+                _log.debug("401 on a new app token: the endpoint needs a user token; not fetching another")
                 return False
-            logger.debug("401 from the API: renewing the token once")
+            _log.debug("401 from the API: renewing the token once")
             self._renew_locked(current, seen)
             return True
 
@@ -945,7 +951,7 @@ class Authenticator:
                 self._last_error = None
                 if self._store is not None:
                     self._store.clear()
-                logger.debug("signed out: tokens forgotten")
+                _log.debug("signed out: tokens forgotten")
 
     # -- renewal -------------------------------------------------------------------------
 
@@ -998,7 +1004,7 @@ class Authenticator:
         """A new token in place of ``current`` (None: no token yet). Called with the lock held."""
         stored = self._newer_stored_token(current)
         if stored is not None:
-            logger.debug("another client saved a newer token in the store; using it")
+            _log.debug("another client saved a newer token in the store; using it")
             self._token = stored
             self._last_error = None
             return stored
@@ -1012,7 +1018,7 @@ class Authenticator:
                 except InvalidGrantError:
                     if not self.can_fetch_app_token:
                         raise
-                    logger.debug("the app token's refresh token was refused; fetching a new app token")
+                    _log.debug("the app token's refresh token was refused; fetching a new app token")
             return self._fetch_app_token()
         if refresh_token is None:
             raise OAuthError("the token has no refresh token: authorize again", error="no_refresh_token")
@@ -1026,7 +1032,7 @@ class Authenticator:
         try:
             stored = store.load()
         except TokenStoreError as exc:
-            logger.warning("ignoring the token store while renewing: %s", exc)
+            _log.warning("ignoring the token store while renewing: %s", exc)
             return None
         if stored is None or self._expiring(stored):
             return None
@@ -1046,7 +1052,7 @@ class Authenticator:
             # rotated it: its successor is as good as ours would have been.
             stored = self._newer_stored_token(previous)
             if stored is not None:
-                logger.debug("the refresh token was used by another client; using its token from the store")
+                _log.debug("the refresh token was used by another client; using its token from the store")
                 self._token = stored
                 self._last_error = None
                 return stored
@@ -1087,7 +1093,7 @@ class Authenticator:
         self._token = token
         self._pending_refresh = None
         self._last_error = None
-        logger.debug(
+        _log.debug(
             "%s (%s, expires in %s s)",
             event,
             "app token" if token.is_app_token else "user token",
@@ -1226,118 +1232,6 @@ class Authenticator:
 # --------------------------------------------------------------------------- loopback login
 
 
-class _CallbackResult:
-    """What the browser brought back to the loopback redirect URI."""
-
-    def __init__(self) -> None:
-        self.params: Optional[Dict[str, str]] = None
-        self.event = threading.Event()
-        self.lock = threading.Lock()
-
-    def offer(self, params: Dict[str, str]) -> bool:
-        """Keep the first callback's parameters; False for any later one."""
-        with self.lock:
-            if self.params is not None:
-                return False
-            self.params = params
-        return True
-
-
-class _CallbackServer(ThreadingHTTPServer):
-    """A one-shot HTTP server on a loopback address for the OAuth redirect (RFC 8252 7.3)."""
-
-    daemon_threads = True
-
-    def __init__(self, address: Tuple[str, int], path: str, family: int) -> None:
-        self.address_family = family
-        self.callback_path = path
-        self.result = _CallbackResult()
-        super().__init__(address, _CallbackHandler)
-
-
-_DONE_PAGE: Final = (
-    "<!doctype html><html><head><meta charset='utf-8'><title>SoundCloud login</title></head>"
-    "<body style='font-family: sans-serif; margin: 3em'><h1>{title}</h1><p>{text}</p></body></html>"
-)
-
-
-class _CallbackHandler(BaseHTTPRequestHandler):
-    """Answers the browser's redirect and hands the query to the waiting login."""
-
-    timeout = LOOPBACK_CONNECTION_TIMEOUT
-    server_version = "soundcloud-login"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        server = cast(_CallbackServer, self.server)
-        split = urlsplit(self.path)
-        if split.path != server.callback_path:
-            self._page(404, "Not found", "This is not the login callback.")
-            return
-        params = dict(parse_qsl(split.query, keep_blank_values=True))
-        result = server.result
-        if "code" not in params and "error" not in params:
-            self._page(400, "Login incomplete", "The redirect carried no authorization code.")
-            return
-        if not result.offer(params):
-            self._page(200, "Already done", "The login was already completed. You can close this window.")
-            return
-        if "error" in params:
-            self._page(200, "Login refused", "SoundCloud did not authorize the application. You can close this window.")
-        else:
-            self._page(200, "Login complete", "You can close this window and return to the application.")
-        result.event.set()
-
-    def _page(self, status: int, title: str, text: str) -> None:
-        body = _DONE_PAGE.format(title=html.escape(title), text=html.escape(text)).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The default writes the request line, code and state included, to stderr.
-        logger.debug("login callback: %s %s", self.command, urlsplit(self.path).path)
-
-
-def _loopback_target(redirect_uri: Optional[str], port: int) -> Tuple[str, str, int, str, int]:
-    """(host as written in the URI, bind address, bind port, path, address family)."""
-    if port < 0 or port > 65535:
-        raise ValueError(f"port must be 0 (any free port) to 65535, not {port}")
-    if redirect_uri is None:
-        return "127.0.0.1", "127.0.0.1", port, LOOPBACK_PATH, socket.AF_INET
-    parts = urlsplit(redirect_uri)
-    host = parts.hostname or ""
-    if parts.scheme.lower() != "http" or host not in LOOPBACK_HOSTS:
-        raise ValueError(
-            "login() receives the redirect on this machine: the redirect_uri must be"
-            f" http://127.0.0.1:<port>/<path> (or [::1] or localhost), not {redact_url(redirect_uri)!r};"
-            " register such a URI for your app, or build the Client without redirect_uri"
-        )
-    configured = parts.port or 0
-    if configured and port and configured != port:
-        raise ValueError(f"port={port} differs from the redirect_uri's port {configured}")
-    bind_port = configured or port
-    path = parts.path or "/"
-    if parts.query:
-        raise ValueError("a loopback redirect_uri for login() must not carry a query")
-    if host == "::1":
-        return "[::1]", "::1", bind_port, path, socket.AF_INET6
-    # localhost is served on 127.0.0.1 (RFC 8252 8.3 prefers the IP literal).
-    return host, "127.0.0.1", bind_port, path, socket.AF_INET
-
-
-def _open_in_browser(url: str) -> None:
-    print(
-        "Opening SoundCloud in your browser to log in. If it does not open, visit:\n  " + url,
-        file=sys.stderr,
-    )
-    webbrowser.open(url)
-
-
 def loopback_login(
     auth: Authenticator,
     *,
@@ -1347,63 +1241,9 @@ def loopback_login(
 ) -> Token:
     """Log in through the browser with a loopback redirect (RFC 8252) and return the Token.
 
-    Listens on 127.0.0.1 (or the loopback host of the client's ``redirect_uri``): on the
-    redirect_uri's port when it has one, else on ``port`` (0: any free port, which SoundCloud
-    accepts for loopback URIs registered without one, RFC 8252 7.3). Without a configured
-    redirect_uri the URI is ``http://127.0.0.1:<port>/callback``. Opens the authorization
-    page with ``open_browser(url)`` (default: :func:`webbrowser.open`, printing the URL too),
-    waits up to ``timeout`` seconds for the redirect, checks its ``state``, and exchanges
-    the code with a fresh PKCE verifier::
-
-        client = soundcloud.Client(client_id=ID)
-        token = client.login()
+    See :func:`soundcloud.login.loopback_login`; the HTTP server and the browser live there,
+    imported only when a login runs, so that ``import soundcloud`` stays light.
     """
-    if timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    uri_host, bind_host, bind_port, path, family = _loopback_target(auth.redirect_uri, port)
-    server = _CallbackServer((bind_host, bind_port), path, family)
-    stop = threading.Event()
-    thread: Optional[threading.Thread] = None
-    try:
-        actual_port = int(server.server_address[1])
-        redirect_uri = f"http://{uri_host}:{actual_port}{path}"
-        # A new login: a fresh verifier and state, whatever happened before.
-        url, state = auth._start_login(redirect_uri)
-        server.timeout = LOOPBACK_POLL
-        thread = threading.Thread(target=_serve, args=(server, stop), name="soundcloud-login", daemon=True)
-        thread.start()
-        logger.debug("login: waiting for the redirect on %s", redirect_uri)
-        (open_browser or _open_in_browser)(url)
-        if not server.result.event.wait(timeout):
-            raise TimeoutError(
-                f"no login redirect arrived at {redirect_uri} within {timeout:g} s: finish the login"
-                " in the browser sooner, or pass a longer timeout"
-            )
-        params = server.result.params or {}
-    finally:
-        stop.set()
-        if thread is not None:
-            thread.join(LOOPBACK_CONNECTION_TIMEOUT)
-        server.server_close()
-    error = params.get("error")
-    returned_state = params.get("state")
-    # An error redirect may come without a state (RFC 6749 4.1.2.1 echoes it when one was
-    # sent); a code never does.
-    if (returned_state is not None or error is None) and not _states_equal(returned_state or "", state):
-        raise StateMismatchError(
-            "the state in the login redirect does not match this login's (a forged or stale"
-            " redirect): try again"
-        )
-    if error is not None:
-        description = params.get("error_description") or ""
-        cls = OAUTH_ERRORS.get(error, OAuthError)
-        said = _scrub(error, []) + (": " + _scrub(description, []) if description else "")
-        raise cls(
-            f"the login was not authorized ({said})", error=error, error_description=description or None
-        )
-    return auth._exchange(params.get("code") or "", returned_state, redirect_uri)
+    from .login import loopback_login as run
 
-
-def _serve(server: _CallbackServer, stop: threading.Event) -> None:
-    while not stop.is_set():
-        server.handle_request()
+    return run(auth, port=port, open_browser=open_browser, timeout=timeout)

@@ -12,7 +12,6 @@ The request path is ``_request`` (auth and the one replay after a 401) →
 from __future__ import annotations
 
 import json as jsonlib
-import logging
 import os
 import sys
 import time
@@ -31,6 +30,7 @@ from typing import (
 )
 from urllib.parse import urljoin, urlsplit
 
+from ._log import get_logger
 from ._version import __version__
 from .auth import Authenticator, Token
 from .encoding import encode_params, has_files, urlencode
@@ -63,8 +63,6 @@ if TYPE_CHECKING:
     from .auth import TokenStore
 
 __all__ = ["Client", "USE_CLIENT_DEFAULT"]
-
-logger: Final = logging.getLogger("soundcloud")
 
 DEFAULT_API_URL: Final = "https://api.soundcloud.com"
 DEFAULT_AUTH_URL: Final = "https://secure.soundcloud.com"
@@ -214,6 +212,8 @@ class Client:
             token_store=token_store,
             clock=clock or time.time,
         )
+        # What a client_id-only client appends to API URLs, quoted once.
+        self._client_id_query = "client_id=" + _quote(client_id) if client_id else ""
         # Headers every API request carries; copied per request, never mutated after this.
         self._base_headers: Dict[str, str] = {
             "Accept": "application/json",
@@ -406,6 +406,8 @@ class Client:
         progress: Optional[Callable[[int, int], None]],
     ) -> Any:
         target = self.resolve_url(url)
+        # A path always resolves against the API; only an absolute URL needs its origin checked.
+        on_api = target is not url or _origin_of(target) == self._api_origin
         request_timeout = self.timeout if isinstance(timeout, _UseClientDefault) else as_timeout(timeout)
         request_headers = dict(self._base_headers)
         if headers:
@@ -446,7 +448,7 @@ class Client:
         request = Request(method, target, request_headers, body, request_timeout, replayable)
         if retry is not None:
             request.retry = retry
-        return self._send_handling_auth(request, allow_redirects)
+        return self._send_handling_auth(request, allow_redirects, on_api)
 
     def _apply_credentials(self, request: Request) -> Optional[str]:
         """Attach credentials to a request for the API origin; returns the Authorization sent."""
@@ -454,14 +456,12 @@ class Client:
         if authorization is not None:
             request.headers["Authorization"] = authorization
             return authorization
-        client_id = self._auth.client_id
-        if client_id is not None and "client_id=" not in request.url:
-            separator = "&" if "?" in request.url else "?"
-            request.url = request.url + separator + "client_id=" + _quote(client_id)
+        query = self._client_id_query
+        if query and "client_id=" not in request.url:
+            request.url += ("&" if "?" in request.url else "?") + query
         return None
 
-    def _send_handling_auth(self, request: Request, allow_redirects: bool) -> Any:
-        same_origin = _origin_of(request.url) == self._api_origin
+    def _send_handling_auth(self, request: Request, allow_redirects: bool, same_origin: bool) -> Any:
         if same_origin:
             sent = self._apply_credentials(request)
         else:
@@ -530,7 +530,8 @@ class Client:
         return response
 
     def _send_single_request(self, request: Request) -> Response:
-        if not logger.isEnabledFor(logging.DEBUG):
+        logger = get_logger()
+        if logger is None or not logger.isEnabledFor(10):  # logging.DEBUG
             return self.transport.handle_request(request)
         started = time.perf_counter()
         response = self.transport.handle_request(request)
@@ -540,7 +541,7 @@ class Client:
             redact_url(request.url),
             response.status_code,
             (time.perf_counter() - started) * 1000.0,
-            getattr(response, "retries", 0),
+            response.retries,
         )
         return response
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import builtins
 import json
-from email.utils import parsedate_to_datetime
 from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -352,6 +351,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None)
         value = value.strip()
         if value.isdigit():
             return float(value)
+        from email.utils import parsedate_to_datetime
+
         try:
             when = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):

@@ -62,7 +62,19 @@ class Headers(Mapping[str, str]):
 
     def get_value(self, key: str) -> Optional[str]:
         """The header's value, or None (a typed ``get``)."""
-        return self._lookup().get(key.lower())
+        index = self._index
+        if index is not None:
+            return index.get(key.lower())
+        # Reading one or two headers of a response is the common case: scan instead of
+        # lower-casing every name into an index. Lengths differ for most names, so few
+        # of them are lower-cased at all.
+        wanted = key.lower()
+        size = len(wanted)
+        found: Optional[str] = None
+        for name, value in self._items:
+            if len(name) == size and name.lower() == wanted:
+                found = value if found is None else found + ", " + value
+        return found
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._lookup()

@@ -62,7 +62,6 @@ import base64
 import builtins
 import heapq
 import http.client
-import logging
 import os
 import select
 import socket
@@ -82,6 +81,7 @@ from typing import (
 )
 from urllib.parse import unquote, urlsplit
 
+from . import _log
 from .errors import (
     ConnectError,
     ProtocolError,
@@ -109,8 +109,6 @@ __all__ = [
     "map_exception",
     "normalize_proxies",
 ]
-
-logger: Final = logging.getLogger("soundcloud")
 
 DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
 DEFAULT_MAX_RETRIES: Final = 3
@@ -1185,16 +1183,15 @@ class HTTPTransport(Transport):
         return base * (0.5 + random() / 2)
 
     def _wait(self, request: Request, wait: float, attempt: int, why: str, watch: Optional[_Watch]) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s: %s; retry %d of %d in %.2f s",
-                request.method,
-                redact_url(request.url),
-                why,
-                attempt + 1,
-                self.max_retries,
-                wait,
-            )
+        _log.debug(
+            "%s %s: %s; retry %d of %d in %.2f s",
+            request.method,
+            redact_url(request.url),
+            why,
+            attempt + 1,
+            self.max_retries,
+            wait,
+        )
         try:
             if wait > 0:
                 self._sleep(wait)
