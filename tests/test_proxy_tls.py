@@ -4,6 +4,7 @@ servers. Nothing leaves 127.0.0.1."""
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 import time
@@ -410,3 +411,62 @@ def test_connect_request_names_the_origin(
     (connect,) = proxy.requests
     assert connect.target == "localhost:%d" % tls_server.port
     assert connect.headers["host"] == "localhost:%d" % tls_server.port
+
+
+@pytest.mark.parametrize("how", ["close_notify", "fin", "reset"])
+def test_tls_connection_the_server_closed_is_replayed(
+    clients: Callable[..., soundcloud.Client], scripted: Any, tls_ca: Any, how: str
+) -> None:
+    # Each connection answers one request with keep-alive promised, then goes away: at
+    # once with a TLS close_notify or a bare FIN, or with a reset when the next request
+    # comes. A GET that meets the dead connection goes again on a new one; a POST is never
+    # sent twice (it sees a close coming first; a reset it cannot see, and raises).
+    import ssl
+    import struct
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    served: List[bytes] = []
+
+    def one_request_then_close(conn: socket.socket, stop: threading.Event) -> None:
+        tls = context.wrap_socket(conn, server_side=True)
+        try:
+            head = read_head(tls)
+            served.append(head.split(b" ", 1)[0])
+            # Read the body too: closing with unread data would send a reset, losing the answer.
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            received = len(head.partition(b"\r\n\r\n")[2])
+            while received < length:
+                received += len(tls.recv(65536) or b"x" * length)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
+            if how == "close_notify":
+                tls.unwrap()
+            elif how == "reset":
+                served.append(read_head(tls).split(b" ", 1)[0] + b" (reset)")
+                tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        finally:
+            tls.close()
+
+    server = scripted(one_request_then_close)
+    waits = Waits()
+    with tls_ca.cert_pem.tempfile() as ca_file:
+        transport = HTTPTransport(proxies={}, verify=ca_file, max_retries=0, sleep=waits)
+        client = clients(api_url="https://localhost:%d" % server.port, transport=transport)
+        for _ in range(3):
+            assert client.get("/json").ok is True
+        if how == "reset":
+            with pytest.raises(soundcloud.ProtocolError):
+                client.post("/json", title="once")
+        else:
+            if how == "fin":  # wait for the FIN to reach the idle connection (white-box)
+                (idle,) = transport._routes["https://localhost:%d" % server.port].pool._idle
+                assert select.select([idle.sock], [], [], 5)[0]
+            assert client.post("/json", title="once").ok is True
+        assert client.get("/json").ok is True
+        client.close()  # the server's last connection ends now, not at its join timeout
+    assert served.count(b"POST") + served.count(b"POST (reset)") == 1
+    assert waits == []
