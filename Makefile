@@ -2,7 +2,7 @@
 #
 #   make test         install requirements.txt, run the suite on this interpreter
 #   make check        mypy --strict on the package
-#   make bench        run the benchmarks
+#   make bench        run the benchmarks (BENCH_ARGS=--quick for a smoke run)
 #   make wheels       sdist + pure wheel, and one mypyc-compiled wheel per interpreter
 #   make test-wheels  the suite against each installed wheel, each in a fresh venv
 #   make test-all     the suite on every interpreter 3.9-3.13 found under pyenv
@@ -57,8 +57,9 @@ test: requirements
 check: requirements
 	$(PYTHON) -m mypy --strict soundcloud
 
+# e.g. make bench BENCH_ARGS=--quick
 bench:
-	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
 
 report-missing:
 	@$(foreach m,$(MISSING),echo "skipping Python $(m): no $(PYENV_ROOT)/versions/$(m).*/bin/python";)
