@@ -381,6 +381,8 @@ def test_total_deadline_covers_a_dripping_tls_handshake(
         (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "proxy did not open a tunnel"),
         (b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", "502 Bad Gateway"),
         (b"HTTP/1.1 200 OK\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", "too large"),
+        (b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n\r\n", "too large"),
+        (b"HTTP/1.1 200 OK\r\nX-Long: " + b"v" * 70000 + b"\r\n\r\n", "too large"),
     ],
 )
 def test_broken_proxy_answers(
@@ -470,3 +472,12 @@ def test_tls_connection_the_server_closed_is_replayed(
         client.close()  # the server's last connection ends now, not at its join timeout
     assert served.count(b"POST") + served.count(b"POST (reset)") == 1
     assert waits == []
+
+
+def test_internationalised_host_names_go_to_the_proxy_in_punycode(
+    clients: Callable[..., soundcloud.Client], proxy: ForwardProxy
+) -> None:
+    client = clients(api_url="https://b\u00fccher.example", proxies={"https": proxy.url}, max_retries=0)
+    with pytest.raises(soundcloud.ConnectError, match="403"):
+        client.get("/json")  # the test proxy refuses anything but loopback
+    assert proxy.refused == ["xn--bcher-kva.example:443"]

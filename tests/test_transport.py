@@ -959,3 +959,178 @@ def test_environment_proxies_and_no_proxy(monkeypatch: pytest.MonkeyPatch, fault
         assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
     finally:
         transport.close()
+
+
+# -- corners ------------------------------------------------------------------------------
+
+
+def test_timeout_repr_and_equality() -> None:
+    assert repr(Timeout(connect=1, read=2, total=3)) == "Timeout(connect=1.0, read=2.0, total=3.0)"
+    assert Timeout(1) != "Timeout(1)"
+    assert Timeout(1) != Timeout(2)
+
+
+def test_transport_base_class() -> None:
+    base = transport_module.Transport()
+    with pytest.raises(NotImplementedError):
+        base.handle_request(Request("GET", "http://h/", {}))
+    base.close()
+
+
+def test_status_retry_under_a_total_deadline(make_transport: Any, fault_server: FaultServer) -> None:
+    transport, waits = make_transport()
+    status, _, retries = fetch(transport, "GET", fault_server.url + "/503-twice-then-200", timeout=Timeout(5, total=30))
+    assert (status, retries) == (200, 2) and len(waits.waits) == 2
+    assert fault_server.connections == 1  # the deadline let go of the connection between attempts
+    assert not transport._watchdog._live
+
+
+def test_retry_after_zero_retries_without_sleeping(make_transport: Any, fault_server: FaultServer) -> None:
+    transport, waits = make_transport()
+    assert fetch(transport, "GET", fault_server.url + "/429-then-200?retry_after=0")[:3:2] == (200, 1)
+    assert waits.waits == []
+
+
+def test_an_interrupted_backoff_wait_propagates(make_transport: Any, fault_server: FaultServer) -> None:
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    transport, _ = make_transport(sleep=interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        send(transport, "GET", fault_server.url + "/503-twice-then-200", timeout=Timeout(5, total=30))
+    assert transport._watchdog._live == 0  # its deadline was let go
+
+
+def test_an_interrupted_upload_propagates_and_drops_the_connection(
+    make_transport: Any, fault_server: FaultServer
+) -> None:
+    transport, _ = make_transport()
+    assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+
+    def body() -> Iterator[bytes]:
+        yield b"half"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        send(transport, "PUT", fault_server.url + "/echo", body(), headers={"Content-Length": "8"},
+             timeout=Timeout(5, total=30))
+    assert transport._watchdog._live == 0
+    assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    assert fault_server.connections == 2
+
+
+def test_closing_a_stalled_body_gives_up_quickly(make_transport: Any, fault_server: FaultServer) -> None:
+    transport, _ = make_transport()
+    response = send(transport, "GET", fault_server.url + "/stall-after-headers")
+    started = time.monotonic()
+    response.close()  # 8 of the 11 bytes never come: the drain gives up, the connection goes
+    assert time.monotonic() - started < 2
+    assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    assert fault_server.connections == 2
+    response.close()  # closing twice is harmless
+
+
+def test_closing_a_truncated_body_drops_the_connection(make_transport: Any, fault_server: FaultServer) -> None:
+    transport, _ = make_transport()
+    send(transport, "GET", fault_server.url + "/close-mid-body").close()
+    send(transport, "GET", fault_server.url + "/close-delimited").close()
+    assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    assert fault_server.connections == 3
+
+
+def test_stream_read_after_the_deadline(make_transport: Any, fault_server: FaultServer) -> None:
+    transport, _ = make_transport()
+    response = send(transport, "GET", fault_server.url + "/json", timeout=Timeout(5, total=0.2))
+    time.sleep(0.4)  # let the deadline pass before the first read: that is the case under test
+    with pytest.raises(soundcloud.TimeoutError, match="total deadline of 0.2 s"):
+        response.read(10)
+
+
+def test_watchdog_units() -> None:
+    watchdog = transport_module._Watchdog()
+    a, b = socket.socketpair()
+    try:
+        early = watchdog.arm(0.05)  # fires with no socket attached
+        time.sleep(0.3)  # let it pass
+        assert watchdog.cancel(early) is True
+        assert watchdog.cancel(early) is True  # idempotent
+        # A connection attached after its deadline fired is shut down at once.
+        late = watchdog.arm(30)
+        late.fired = True
+        watchdog.attach(late, a)
+        assert b.recv(10) == b""
+        watchdog.cancel(late)
+        # Many cancelled deadlines never pile up.
+        for _ in range(1000):
+            watchdog.cancel(watchdog.arm(60))
+        assert len(watchdog._heap) <= 130
+    finally:
+        watchdog.close()
+        a.close()
+        b.close()
+    transport_module._shutdown(a)  # a closed socket: nothing happens
+
+
+def test_route_cache_is_bounded_and_shares_pools(make_transport: Any, fault_server: FaultServer) -> None:
+    transport, _ = make_transport()
+    host_port = fault_server.host_port
+    for i in range(transport_module.MAX_ROUTES + 5):
+        assert fetch(transport, "GET", "http://user%d@%s/json" % (i, host_port))[0] == 200
+    assert len(transport._routes) <= transport_module.MAX_ROUTES
+    assert len(transport._pools) == 1 and fault_server.connections == 1  # one origin, one pool
+    assert fetch(transport, "GET", "http://%s?x=1" % host_port)[0] == 200  # no path: not cached
+    assert fault_server.requests[-1].target == "/?x=1"
+
+
+def test_unreadable_ca_bundle_is_a_connect_error(make_transport: Any, tmp_path: Any) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate")
+    transport, waits = make_transport(verify=str(bundle))
+    with pytest.raises(soundcloud.ConnectError):
+        send(transport, "GET", "https://127.0.0.1:%d/" % closed_port())
+    assert waits.waits == []
+
+
+def test_retry_classification() -> None:
+    retryable = transport_module._is_retryable_error
+    assert retryable(ConnectionRefusedError(), "connect")
+    assert retryable(socket.timeout(), "connect")
+    assert not retryable(socket.gaierror(-2, "unknown"), "connect")
+    assert not retryable(OSError("Tunnel connection failed: 403 Forbidden"), "connect")
+    assert not retryable(ssl.SSLCertVerificationError(1, "bad"), "connect")
+    assert retryable(http.client.RemoteDisconnected("x"), "response")
+    assert retryable(BrokenPipeError(), "send")
+    assert not retryable(socket.timeout(), "response")
+    assert not retryable(http.client.BadStatusLine("garbage"), "response")
+
+
+def test_more_mappings() -> None:
+    mapped = map_exception(ValueError("odd"), "GET", "http://h/", stage="body")
+    assert type(mapped) is soundcloud.ProtocolError and "malformed body" in str(mapped)
+    mapped = map_exception(OSError(100, "Network is down"), "GET", "http://h/", stage="response")
+    assert type(mapped) is soundcloud.ProtocolError
+    mapped = map_exception(socket.timeout(), "GET", "http://h/")
+    assert type(mapped) is soundcloud.TimeoutError and "timed out" in str(mapped)
+    mapped = map_exception(OSError(), "GET", "http://h/", deadline_passed=True)
+    assert "the total deadline passed" in str(mapped)
+
+
+def test_proxy_corner_cases(monkeypatch: pytest.MonkeyPatch, fault_server: FaultServer) -> None:
+    with pytest.raises(ValueError, match="no host"):
+        normalize_proxies({"http": "http://:8080"})
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % closed_port())
+    monkeypatch.setenv("NO_PROXY", "*")
+    transport = HTTPTransport(max_retries=0)
+    try:
+        assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    finally:
+        transport.close()
+
+
+def test_no_retry_wait_runs_past_the_total_deadline(make_transport: Any) -> None:
+    transport, waits = make_transport(backoff_factor=1.0)
+    started = time.monotonic()
+    with pytest.raises(soundcloud.ConnectError, match="refused"):
+        send(transport, "GET", "http://127.0.0.1:%d/" % closed_port(), timeout=Timeout(5, total=0.5))
+    assert waits.waits == []  # a 0.75 s wait would end past the deadline
+    assert time.monotonic() - started < 0.5
