@@ -35,10 +35,7 @@ No token, refresh token, client secret, authorization code or verifier ever appe
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
-import hmac
-import json
 import os
 import sys
 import threading
@@ -468,6 +465,7 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
 
 
 def _states_equal(given: str, expected: str) -> bool:
+    import hmac
     # Constant time (RFC 6749 10.12 asks for an unguessable, checked value).
     return bool(expected) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
@@ -497,6 +495,7 @@ def oauth_error_from_response(
     ``action`` (like ``'refreshing the access token'``) goes into the message; any of
     ``redact`` echoed by the server is blanked out.
     """
+    import json
     hidden = redact or []
     data: Any = None
     try:
@@ -610,6 +609,7 @@ class FileTokenStore:
 
     def load(self) -> Optional[Token]:
         """The saved Token, None when there is no file; TokenStoreError when it is corrupt."""
+        import json
         try:
             with open(self.path, "rb") as file:
                 data = file.read(MAX_STORE_SIZE + 1)
@@ -636,6 +636,7 @@ class FileTokenStore:
 
     def save(self, token: Token) -> None:
         """Write ``token`` atomically (temporary file, fsync, rename), mode 0600."""
+        import json
         payload = (json.dumps(token.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
         directory, name = os.path.split(self.path)
         _make_private_dirs(directory)
@@ -677,6 +678,7 @@ class FileTokenStore:
 
 def _detached(exc: BaseException) -> BaseException:
     """A copy of ``exc`` without traceback, cause or context (the package's errors pickle)."""
+    import copy
     try:
         clone = copy.copy(exc)
     except Exception:
@@ -1186,6 +1188,7 @@ class Authenticator:
     def _post_token(
         self, fields: List[Tuple[str, str]], basic: Optional[str], what: str, hidden: List[str]
     ) -> Any:
+        import json
         body = urlencode(fields).encode("ascii")
         headers = self._headers("application/x-www-form-urlencoded", len(body))
         if basic is not None:
@@ -1210,6 +1213,7 @@ class Authenticator:
             ) from None
 
     def _post_sign_out(self, access_token: str) -> None:
+        import json
         body = json.dumps({"access_token": access_token}, separators=(",", ":")).encode("utf-8")
         request = Request(
             "POST",

@@ -11,7 +11,6 @@ The request path is ``_request`` (auth and the one replay after a 401) →
 
 from __future__ import annotations
 
-import json as jsonlib
 import os
 import sys
 import time
@@ -427,6 +426,8 @@ class Client:
         elif json_body is not None:
             if params:
                 raise TypeError("pass either json= or form parameters, not both")
+            import json as jsonlib
+
             body = jsonlib.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             request_headers["Content-Type"] = "application/json"
             request_headers["Content-Length"] = str(len(body))
@@ -573,6 +574,9 @@ class Client:
         body = response.read_all(self.max_body_size)
         if not body.strip():
             return Resource({}, info)
+        # json is imported on first use, not with the package (import time is measured).
+        import json as jsonlib
+
         try:
             data = jsonlib.loads(body)
         except ValueError as exc:
@@ -659,7 +663,7 @@ class Client:
 
     def download(
         self,
-        source: Union[str, int, Resource],
+        source: object,
         target: Union[str, "os.PathLike[str]", Any],
         *,
         progress: Optional[Callable[[int, Optional[int]], None]] = None,

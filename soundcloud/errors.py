@@ -41,7 +41,6 @@ token or a client secret: URLs are shown with their credentials removed.
 from __future__ import annotations
 
 import builtins
-import json
 from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -168,6 +167,8 @@ class UploadInterruptedError(TransportError):
 
 
 def _json_or_none(body: bytes) -> Any:
+    import json
+
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):

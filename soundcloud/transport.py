@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import base64
 import builtins
-import heapq
 import http.client
 import os
 import select
@@ -282,6 +281,7 @@ class _Watchdog:
 
     def arm(self, total: float) -> _Watch:
         """Start watching a deadline ``total`` seconds from now."""
+        import heapq
         deadline = time.monotonic() + total
         watch = _Watch(deadline, total, self)
         with self._lock:
@@ -307,6 +307,7 @@ class _Watchdog:
 
     def cancel(self, watch: _Watch) -> bool:
         """Stop watching; True when the deadline had already passed."""
+        import heapq
         with self._lock:
             if not watch.done:
                 watch.done = True
@@ -328,6 +329,7 @@ class _Watchdog:
             self._cond.notify()
 
     def _run(self) -> None:
+        import heapq
         cond = self._cond
         with cond:
             while True:

@@ -39,6 +39,7 @@ EXPECTED_COMPILED = (
     "soundcloud.transport",
     "soundcloud.encoding",
     "soundcloud.resources",
+    "soundcloud.auth",
 )
 
 #: Removed for every test (upper and lower case), so nothing from the host leaks in.

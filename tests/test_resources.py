@@ -11,7 +11,7 @@ from typing import Any, List, Optional, Tuple
 import pytest
 
 from soundcloud import Headers, Resource, ResourceList, StreamResponse
-from soundcloud.resources import RawStream, ResponseInfo, wrap_json
+from soundcloud.resources import ResponseInfo, wrap_json
 
 TRACK = {
     "id": 293,
@@ -159,7 +159,7 @@ def test_headers_mapping() -> None:
     assert headers.raw_items()[1] == ("set-thing", "b")
 
 
-class Body(RawStream):
+class Body:
     """An in-memory body that can fail after some bytes."""
 
     def __init__(self, data: bytes, fail_after: Optional[int] = None) -> None:
