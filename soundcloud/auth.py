@@ -74,6 +74,7 @@ from .errors import (
     UnsupportedGrantTypeError,
     redact_url,
 )
+from .resources import fsync_directory
 from .transport import Request, Timeout, Transport
 
 __all__ = [
@@ -662,7 +663,7 @@ class FileTokenStore:
             except OSError:
                 pass
             raise
-        _fsync_directory(directory)
+        fsync_directory(directory)
         _log.debug("saved a token to %s", self.path)
 
     def clear(self) -> None:
@@ -702,20 +703,6 @@ def _make_private_dirs(directory: str) -> None:
         except FileExistsError:
             continue
         os.chmod(path, 0o700)
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename itself durable on POSIX; directories cannot be opened on Windows.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- Authenticator

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Final, Mapping, Optional,
 
 from .encoding import to_urn
 from .errors import DownloadError, HTTPError, ProtocolError, redact_url
-from .resources import Resource, ResourceList, StreamResponse
+from .resources import Resource, ResourceList, StreamResponse, fsync_directory
 
 if TYPE_CHECKING:
     from .client import Client
@@ -378,22 +378,7 @@ def _commit(part: str, path: str, sync: bool) -> None:
         with open(part, "rb+") as existing:
             os.fsync(existing.fileno())
     os.replace(part, path)
-    _fsync_directory(os.path.dirname(os.path.abspath(path)))
-
-
-def _fsync_directory(directory: str) -> None:
-    # POSIX: the rename itself is durable only once the directory is synced. Not possible
-    # (nor needed) everywhere, hence best effort.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
 
 
 def _to_file(client: Client, url: str, target: Any, progress: Optional[ProgressCallback]) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "ResourceList",
     "ResponseInfo",
     "StreamResponse",
+    "fsync_directory",
     "wrap_json",
 ]
 
@@ -564,3 +565,17 @@ class StreamResponse:
             f"<StreamResponse [{self.status_code}] {self.content_type or 'unknown type'}"
             f" {self.content_length if self.content_length is not None else '?'} bytes>"
         )
+
+
+def fsync_directory(directory: str) -> None:
+    """Make a rename inside ``directory`` durable (POSIX); best effort, silent where impossible."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
