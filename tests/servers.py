@@ -1478,3 +1478,51 @@ class FaultServer(_ServerBase):
             if not scenario(FaultContext(self, conn, request, hit)) or version == "HTTP/1.0":
                 return
 
+
+
+class SocketServer:
+    """The scaffolding of a small purpose-built raw-socket server: listen on 127.0.0.1,
+    accept on a daemon thread, one daemon thread per connection running :meth:`serve`,
+    and a prompt, bounded shutdown. Subclasses write ``serve(conn)``."""
+
+    join_timeout = 10.0
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self._stopping = False
+        self._threads: List[threading.Thread] = []
+        self._acceptor = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self._sock.getsockname()[1]
+
+    def start(self) -> None:
+        self._acceptor.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        try:  # wake accept() with a connection of our own
+            socket.create_connection(self._sock.getsockname(), timeout=self.join_timeout).close()
+        except OSError:
+            pass
+        self._acceptor.join(self.join_timeout)
+        for thread in self._threads:
+            thread.join(self.join_timeout)
+        self._sock.close()
+        assert not self._acceptor.is_alive()
+
+    def _accept(self) -> None:
+        while True:
+            conn, _ = self._sock.accept()
+            if self._stopping:
+                conn.close()
+                return
+            thread = threading.Thread(target=self.serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def serve(self, conn: socket.socket) -> None:
+        raise NotImplementedError

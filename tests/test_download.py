@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tupl
 import pytest
 
 import soundcloud
+from servers import SocketServer
 from soundcloud import NotFoundError, ProtocolError
 from soundcloud.download import PART_SUFFIX, DownloadError, parse_content_range, part_path, source_url
 
@@ -42,7 +43,7 @@ def leftovers(directory: Path) -> List[str]:
 Reply = Tuple[int, List[Tuple[str, str]], bytes]
 
 
-class MediaServer:
+class MediaServer(SocketServer):
     """One request per connection on 127.0.0.1. ``handler(path, headers)`` makes the reply;
     ``cuts[i]`` (when set) sends only that many body bytes of the i-th reply, then closes;
     ``close_delimited`` leaves out Content-Length (the body ends when the connection does)."""
@@ -59,44 +60,16 @@ class MediaServer:
         self.close_delimited = close_delimited
         self.requests: List[Tuple[str, Dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(8)
-        self._stopping = False
-        self._threads: List[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return "http://127.0.0.1:%d" % self._sock.getsockname()[1]
+        super().__init__()
 
     def __enter__(self) -> "MediaServer":
-        self._acceptor.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stopping = True
-        try:
-            socket.create_connection(self._sock.getsockname(), timeout=TIMEOUT).close()
-        except OSError:
-            pass
-        self._acceptor.join(TIMEOUT)
-        for thread in self._threads:
-            thread.join(TIMEOUT)
-        self._sock.close()
-        assert not self._acceptor.is_alive()
+        self.stop()
 
-    def _accept(self) -> None:
-        while True:
-            conn, _ = self._sock.accept()
-            if self._stopping:
-                conn.close()
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         conn.settimeout(TIMEOUT)
         try:
             buffer = b""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 import pytest
 
 import soundcloud
+from servers import SocketServer
 from soundcloud import UploadInterruptedError
 
 if TYPE_CHECKING:
@@ -198,7 +199,7 @@ def test_unseekable_stream_is_refused_before_sending(fake: "FakeSoundCloud", cli
 # -- a connection reset in the middle of the body --------------------------------------------------
 
 
-class UploadServer:
+class UploadServer(SocketServer):
     """A raw-socket server on 127.0.0.1 that records each request's head and how many body
     bytes arrived. With ``reset_after`` it resets the connection (SO_LINGER 0: a TCP RST, no
     response) once that many body bytes arrived; otherwise it reads the whole declared body
@@ -211,44 +212,16 @@ class UploadServer:
         self.declared: List[int] = []
         self.handled = threading.Semaphore(0)  # released once per finished connection
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(8)
-        self._stopping = False
-        self._threads: List[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return "http://127.0.0.1:%d" % self._sock.getsockname()[1]
+        super().__init__()
 
     def __enter__(self) -> "UploadServer":
-        self._acceptor.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stopping = True
-        try:  # wake accept() with a connection of our own
-            socket.create_connection(self._sock.getsockname(), timeout=TIMEOUT).close()
-        except OSError:
-            pass
-        self._acceptor.join(TIMEOUT)
-        for thread in self._threads:
-            thread.join(TIMEOUT)
-        self._sock.close()
-        assert not self._acceptor.is_alive()
+        self.stop()
 
-    def _accept(self) -> None:
-        while True:
-            conn, _ = self._sock.accept()
-            if self._stopping:
-                conn.close()
-                return
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         conn.settimeout(TIMEOUT)
         reset = True
         try:
