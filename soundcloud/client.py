@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 from ._log import get_logger
 from ._version import __version__
 from .auth import Authenticator, Token
-from .encoding import encode_params, has_files, urlencode
+from .encoding import MultipartBody, encode_params, has_files, urlencode
 from .errors import (
     DecodeError,
     InsecureRedirectError,
@@ -414,7 +414,7 @@ class Client:
 
         body: Any = None
         replayable = True
-        if method in ("GET", "HEAD", "DELETE") or method == "OPTIONS":
+        if method in ("GET", "HEAD", "DELETE", "OPTIONS"):
             if json_body is not None:
                 raise TypeError(f"json= is for POST, PUT and PATCH, not {method}")
             if progress is not None:
@@ -434,8 +434,6 @@ class Client:
         else:
             fields = encode_params(params)
             if has_files(fields):
-                from .encoding import MultipartBody
-
                 multipart = MultipartBody(fields, progress=progress)
                 request_headers["Content-Type"] = multipart.content_type
                 request_headers["Content-Length"] = str(multipart.content_length)
