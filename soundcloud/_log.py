@@ -20,15 +20,23 @@ __all__ = ["LOGGER_NAME", "get_logger"]
 LOGGER_NAME: Final = "soundcloud"
 
 
+_logger: Optional[logging.Logger] = None
+
+
 def get_logger() -> Optional[logging.Logger]:
     """The package's logger, or None while the application has not imported ``logging``."""
+    global _logger
+    logger = _logger
+    if logger is not None:
+        return logger
     if "logging" not in sys.modules:
         return None
     import logging
 
     logger = logging.getLogger(LOGGER_NAME)
-    if not logger.handlers:
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
         logger.addHandler(logging.NullHandler())
+    _logger = logger
     return logger
 
 
