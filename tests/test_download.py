@@ -93,7 +93,10 @@ class MediaServer(SocketServer):
                 lines.append("Content-Length: %d" % len(body))
             lines.append("Connection: close")
             cut = self.cuts.get(index)
-            conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body if cut is None else body[:cut]))
+            try:
+                conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body if cut is None else body[:cut]))
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # the client gave up on this answer (a download that starts over does)
         finally:
             try:
                 conn.shutdown(socket.SHUT_RDWR)
