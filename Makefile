@@ -58,7 +58,12 @@ check: requirements
 	$(PYTHON) -m mypy --strict soundcloud
 
 # e.g. make bench BENCH_ARGS=--quick
+# The benchmark starts nginx itself; on a machine without it, install Debian's when
+# running as root, else the benchmark falls back to a Python server and says so.
 bench:
+	if ! command -v nginx >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || true; \
+	fi
 	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
 
 report-missing:
