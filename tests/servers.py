@@ -1480,6 +1480,9 @@ class FaultServer(_ServerBase):
 
 
 
+_SocketServerT = TypeVar("_SocketServerT", bound="SocketServer")
+
+
 class SocketServer:
     """The scaffolding of a small purpose-built raw-socket server: listen on 127.0.0.1,
     accept on a daemon thread, one daemon thread per connection running :meth:`serve`,
@@ -1501,6 +1504,13 @@ class SocketServer:
 
     def start(self) -> None:
         self._acceptor.start()
+
+    def __enter__(self: _SocketServerT) -> _SocketServerT:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         self._stopping = True

@@ -62,13 +62,6 @@ class MediaServer(SocketServer):
         self._lock = threading.Lock()
         super().__init__()
 
-    def __enter__(self) -> "MediaServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def serve(self, conn: socket.socket) -> None:
         conn.settimeout(TIMEOUT)
         try:

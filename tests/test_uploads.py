@@ -214,13 +214,6 @@ class UploadServer(SocketServer):
         self._lock = threading.Lock()
         super().__init__()
 
-    def __enter__(self) -> "UploadServer":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def serve(self, conn: socket.socket) -> None:
         conn.settimeout(TIMEOUT)
         reset = True
