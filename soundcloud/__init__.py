@@ -48,8 +48,8 @@ from .errors import (
     UnsupportedGrantTypeError,
     UploadInterruptedError,
 )
-from .resources import Headers, Resource, ResourceList, StreamResponse
-from .transport import Timeout
+from ._models import Headers, Timeout
+from .resources import Resource, ResourceList, StreamResponse
 
 __all__ = [
     "AccessDeniedError",

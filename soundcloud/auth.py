@@ -72,10 +72,12 @@ from .errors import (
     TokenStoreError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
-    redact_url,
+
 )
-from .resources import fsync_directory
-from .transport import Request, Timeout, Transport
+from ._fs import atomic_write
+from ._models import Request, Timeout
+from ._redact import redact_text, redact_url
+from .transport import Transport
 
 __all__ = [
     "AUTHORIZE_PATH",
@@ -472,10 +474,7 @@ def _states_equal(given: str, expected: str) -> bool:
 
 
 def _scrub(text: str, secrets_: List[str]) -> str:
-    for value in secrets_:
-        if value:
-            text = text.replace(value, "[redacted]")
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in redact_text(text, secrets_))
     if len(cleaned) > MAX_DESCRIPTION:
         cleaned = cleaned[:MAX_DESCRIPTION] + "..."
     return cleaned
@@ -639,31 +638,7 @@ class FileTokenStore:
         """Write ``token`` atomically (temporary file, fsync, rename), mode 0600."""
         import json
         payload = (json.dumps(token.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
-        directory, name = os.path.split(self.path)
-        _make_private_dirs(directory)
-        # mkstemp creates the file with mode 0600 (O_EXCL, whatever the umask); the chmod
-        # below only makes that explicit on systems that honour it.
-        import tempfile
-
-        fd, temporary = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
-        try:
-            try:
-                os.chmod(temporary, 0o600)
-                view = memoryview(payload)
-                while view:
-                    written = self._write(fd, bytes(view))
-                    view = view[written:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temporary, self.path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
-        fsync_directory(directory)
+        atomic_write(self.path, (payload,), private=True, write=self._write)
         _log.debug("saved a token to %s", self.path)
 
     def clear(self) -> None:
@@ -686,23 +661,6 @@ def _detached(exc: BaseException) -> BaseException:
         clone = SoundCloudError(f"the token renewal failed: {type(exc).__name__}")
     clone.__traceback__ = None
     return clone
-
-
-def _make_private_dirs(directory: str) -> None:
-    missing: List[str] = []
-    current = directory
-    while current and not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue
-        os.chmod(path, 0o700)
 
 
 # --------------------------------------------------------------------------- Authenticator

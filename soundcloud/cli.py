@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import soundcloud
 
+from ._redact import redact_text
 from .errors import (
     HTTPError,
     OAuthError,
@@ -183,9 +184,7 @@ def _remember_token(token: Optional[Token]) -> None:
 
 
 def _redact(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, "[redacted]")
-    return text
+    return redact_text(text, _secrets)
 
 
 def _client_settings(args: argparse.Namespace) -> Dict[str, Any]:

@@ -33,13 +33,14 @@ from ._log import get_logger
 from ._version import __version__
 from .auth import Authenticator, Token
 from .encoding import MultipartBody, encode_params, has_files, urlencode
+from ._models import Request, Timeout, as_timeout
+from ._redact import redact_url
 from .errors import (
     DecodeError,
     InsecureRedirectError,
     SoundCloudError,
     TooManyRedirectsError,
     error_for_status,
-    redact_url,
 )
 from .resources import (
     Resource,
@@ -51,11 +52,8 @@ from .resources import (
 from .transport import (
     DEFAULT_MAX_BODY_SIZE,
     HTTPTransport,
-    Request,
     Response,
-    Timeout,
     Transport,
-    as_timeout,
 )
 
 if TYPE_CHECKING:

@@ -38,8 +38,11 @@ import re
 from typing import TYPE_CHECKING, Any, Callable, Dict, Final, Mapping, Optional, Tuple, Union
 
 from .encoding import to_urn
-from .errors import DownloadError, HTTPError, ProtocolError, redact_url
-from .resources import Resource, ResourceList, StreamResponse, fsync_directory
+from ._fs import replace_durably
+from ._models import header_value
+from ._redact import redact_url
+from .errors import DownloadError, HTTPError, ProtocolError
+from .resources import Resource, ResourceList, StreamResponse
 
 if TYPE_CHECKING:
     from .client import Client
@@ -195,13 +198,6 @@ class _Media:
             self.response.close()
 
 
-def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
 def parse_content_range(value: Optional[str]) -> Optional[Tuple[Optional[int], Optional[int], Optional[int]]]:
     """``bytes 10-99/100`` → (10, 99, 100); ``bytes */100`` → (None, None, 100); None if malformed."""
     if not value:
@@ -232,7 +228,7 @@ def _request(client: Client, url: str, offset: int) -> _Media:
             result = client.get(url, headers=headers)
         except HTTPError as exc:
             if exc.status_code == 416 and offset > 0:
-                found = parse_content_range(_header(exc.headers, "content-range"))
+                found = parse_content_range(header_value(exc.headers, "content-range"))
                 total = found[2] if found is not None else None
                 return _Media(None, 416, offset, total, True, url)
             raise
@@ -325,7 +321,7 @@ def _to_path(
         if media.status == 416:
             if media.total is not None and media.total == offset:
                 # Everything was received before; only the rename was missing.
-                _commit(part, path, True)
+                replace_durably(part, path, sync_source=True)
                 if progress is not None:
                     progress(offset, offset)
                 return offset
@@ -346,7 +342,7 @@ def _to_path(
             _check_complete(media, done, resume and resumable, part)
             out.flush()
             os.fsync(out.fileno())
-        _commit(part, path, False)
+        replace_durably(part, path)
         return done
     except BaseException:
         if media is not None:
@@ -370,15 +366,6 @@ def _check_complete(media: _Media, done: int, kept: bool, part: Optional[str]) -
             method="GET",
             url=media.url,
         )
-
-
-def _commit(part: str, path: str, sync: bool) -> None:
-    """Move the finished ``.part`` file to ``path`` atomically (fsyncing it first if asked)."""
-    if sync:
-        with open(part, "rb+") as existing:
-            os.fsync(existing.fileno())
-    os.replace(part, path)
-    fsync_directory(os.path.dirname(os.path.abspath(path)))
 
 
 def _to_file(client: Client, url: str, target: Any, progress: Optional[ProgressCallback]) -> int:

@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import builtins
 from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ._models import retry_after_seconds
+from ._redact import redact_url
 
 __all__ = [
     "AccessDeniedError",
@@ -76,44 +78,10 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedGrantTypeError",
     "UploadInterruptedError",
-    "redact_url",
 ]
 
-# Query parameters that carry secrets; they are replaced before a URL is shown.
-SECRET_PARAMS: Final = frozenset(
-    {
-        "access_token",
-        "oauth_token",
-        "refresh_token",
-        "client_secret",
-        "code",
-        "code_verifier",
-        "password",
-    }
-)
-REDACTED: Final = "[redacted]"
 # How much of a non-JSON error body is kept on the exception (CloudFront HTML pages are large).
 MAX_KEPT_BODY: Final = 64 * 1024
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` with user info and secret query parameters replaced."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return REDACTED
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = REDACTED + "@" + netloc.rpartition("@")[2]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(key in SECRET_PARAMS for key, _ in pairs):
-            query = urlencode(
-                [(key, REDACTED if key in SECRET_PARAMS else value) for key, value in pairs],
-                safe="[]",
-            )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 class SoundCloudError(Exception):
@@ -336,45 +304,6 @@ def error_for_status(
     if cls is None:
         cls = ServerError if status_code >= 500 else HTTPError
     return cls(status_code, method=method, url=url, headers=headers, body=body, reason=reason)
-
-
-def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
-    for key, value in headers.items():
-        if key.lower() == name:
-            return value
-    return None
-
-
-def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
-    """Seconds to wait from ``Retry-After`` (delta or HTTP date) or ``x-ratelimit-reset``."""
-    value = _header(headers, "retry-after")
-    if value is not None:
-        value = value.strip()
-        if value.isdigit():
-            return float(value)
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            import time
-
-            current = time.time() if now is None else now
-            return max(0.0, when.timestamp() - current)
-    reset = _header(headers, "x-ratelimit-reset")
-    if reset is not None:
-        try:
-            number = float(reset.strip())
-        except ValueError:
-            return None
-        import time
-
-        current = time.time() if now is None else now
-        # Seen both as an epoch timestamp and as seconds to wait.
-        return max(0.0, number - current) if number > 1_000_000_000 else max(0.0, number)
-    return None
 
 
 class DecodeError(SoundCloudError, ValueError):

@@ -28,7 +28,8 @@ from .auth import (
     _scrub,
     _states_equal,
 )
-from .errors import OAuthError, StateMismatchError, TimeoutError, redact_url
+from ._redact import redact_url
+from .errors import OAuthError, StateMismatchError, TimeoutError
 
 __all__ = ["loopback_login"]
 

@@ -24,93 +24,20 @@ from typing import (
     overload,
 )
 
+from ._fs import atomic_write
+from ._models import Headers
+from ._redact import redact_json
+
 __all__ = [
-    "Headers",
     "RawStream",
     "Resource",
     "ResourceList",
     "ResponseInfo",
     "StreamResponse",
-    "fsync_directory",
     "wrap_json",
 ]
 
 STREAM_CHUNK_SIZE: Final = 64 * 1024
-
-
-class Headers(Mapping[str, str]):
-    """Response headers: a read-only, case-insensitive mapping (repeated headers joined by ``, ``)."""
-
-    __slots__ = ("_items", "_index")
-
-    def __init__(self, items: Sequence[Tuple[str, str]] = ()) -> None:
-        self._items: List[Tuple[str, str]] = list(items)
-        self._index: Optional[Dict[str, str]] = None
-
-    def _lookup(self) -> Dict[str, str]:
-        index = self._index
-        if index is None:
-            index = {}
-            for key, value in self._items:
-                lower = key.lower()
-                previous = index.get(lower)
-                index[lower] = value if previous is None else previous + ", " + value
-            self._index = index
-        return index
-
-    def __getitem__(self, key: str) -> str:
-        return self._lookup()[key.lower()]
-
-    def get_value(self, key: str) -> Optional[str]:
-        """The header's value, or None (a typed ``get``)."""
-        index = self._index
-        if index is not None:
-            return index.get(key.lower())
-        # Reading one or two headers of a response is the common case: scan instead of
-        # lower-casing every name into an index. Lengths differ for most names, so few
-        # of them are lower-cased at all.
-        wanted = key.lower()
-        size = len(wanted)
-        found: Optional[str] = None
-        for name, value in self._items:
-            if len(name) == size and name.lower() == wanted:
-                found = value if found is None else found + ", " + value
-        return found
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._lookup()
-
-    def __iter__(self) -> Iterator[str]:
-        seen: Dict[str, None] = {}
-        for key, _ in self._items:
-            if key.lower() not in seen:
-                seen[key.lower()] = None
-                yield key
-
-    def __len__(self) -> int:
-        return len(self._lookup())
-
-    def raw_items(self) -> List[Tuple[str, str]]:
-        """Every header line as received, in order, repeated names included."""
-        return list(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Headers):
-            return self._lookup() == other._lookup()
-        if isinstance(other, Mapping):
-            return self._lookup() == {str(k).lower(): v for k, v in other.items()}
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        shown = {key: ("[redacted]" if key.lower() in _SECRET_HEADERS else value)
-                 for key, value in self._items}
-        return f"Headers({shown!r})"
-
-    def __reduce__(self) -> Tuple[Any, ...]:
-        return (Headers, (self._items,))
-
-
-_SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "set-cookie", "cookie"})
 
 
 class ResponseInfo:
@@ -139,27 +66,12 @@ class ResponseInfo:
 # Nested objects have no response of their own.
 NO_RESPONSE: Final = ResponseInfo()
 
-# Keys whose values never appear in a repr.
-_SECRET_KEYS: Final = frozenset({"access_token", "refresh_token", "client_secret", "password", "code_verifier"})
-
-
 def _wrap(value: Any) -> Any:
     if isinstance(value, dict):
         return Resource(value)
     if isinstance(value, list):
         return ResourceList(value)
     return value
-
-
-def _redacted(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {
-            key: ("[redacted]" if key in _SECRET_KEYS and value else _redacted(value))
-            for key, value in data.items()
-        }
-    if isinstance(data, list):
-        return [_redacted(item) for item in data]
-    return data
 
 
 class Resource:
@@ -289,7 +201,7 @@ class Resource:
         return result if result is NotImplemented else not result
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({_redacted(self._data)!r})"
+        return f"{type(self).__name__}({redact_json(self._data)!r})"
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (Resource, (self._data, self._info))
@@ -395,7 +307,7 @@ class ResourceList(Sequence[Any]):
         return result if result is NotImplemented else not result
 
     def __repr__(self) -> str:
-        return f"ResourceList({_redacted(self._items)!r})"
+        return f"ResourceList({redact_json(self._items)!r})"
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (ResourceList, (self._items, self._info))
@@ -525,28 +437,7 @@ class StreamResponse:
 
         Returns the number of bytes written. On any error no file is left at ``path``.
         """
-        import tempfile
-
-        target = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(target))
-        fd, temporary = tempfile.mkstemp(prefix=".soundcloud-", suffix=".part", dir=directory)
-        written = 0
-        total = self.content_length
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in self.iter_bytes():
-                    out.write(chunk)
-                    written += len(chunk)
-                    if progress is not None:
-                        progress(written, total)
-            os.replace(temporary, target)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
-        return written
+        return atomic_write(os.fspath(path), _reporting(self.iter_bytes(), self.content_length, progress))
 
     def close(self) -> None:
         """Release the connection; further reads raise ValueError."""
@@ -567,15 +458,13 @@ class StreamResponse:
         )
 
 
-def fsync_directory(directory: str) -> None:
-    """Make a rename inside ``directory`` durable (POSIX); best effort, silent where impossible."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _reporting(
+    chunks: Iterator[bytes], total: Optional[int], progress: Optional[Callable[[int, Optional[int]], None]]
+) -> Iterator[bytes]:
+    """Pass ``chunks`` through, calling ``progress(done, total)`` after each has been written."""
+    done = 0
+    for chunk in chunks:
+        yield chunk
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)

@@ -89,10 +89,9 @@ from .errors import (
     TimeoutError,
     TransportError,
     UploadInterruptedError,
-    redact_url,
-    retry_after_seconds,
 )
-from .resources import Headers
+from ._models import DEFAULT_TIMEOUT, Body, Headers, Request, Timeout, as_timeout, retry_after_seconds
+from ._redact import redact_url
 
 if TYPE_CHECKING:
     import ssl
@@ -139,85 +138,6 @@ STAGE_CONNECT: Final = "connect"
 STAGE_SEND: Final = "send"
 STAGE_RESPONSE: Final = "response"
 STAGE_BODY: Final = "body"
-
-Body = Union[None, bytes, Iterable[bytes]]
-
-
-class Timeout:
-    """Connect and read timeouts in seconds, and an optional total deadline per request.
-
-    ``Timeout(10)`` sets both connect and read to 10 s; ``Timeout(connect=3, read=30, total=60)``
-    sets them apart. The default is ``Timeout(connect=10, read=30)``, with no total.
-    """
-
-    __slots__ = ("connect", "read", "total")
-
-    def __init__(
-        self,
-        timeout: Optional[float] = None,
-        *,
-        connect: Optional[float] = None,
-        read: Optional[float] = None,
-        total: Optional[float] = None,
-    ) -> None:
-        default = 30.0 if timeout is None else float(timeout)
-        self.connect = float(connect) if connect is not None else (
-            min(default, 10.0) if timeout is None else default
-        )
-        self.read = float(read) if read is not None else default
-        self.total = float(total) if total is not None else None
-        for name, value in (("connect", self.connect), ("read", self.read), ("total", self.total)):
-            if value is not None and not value > 0:
-                raise ValueError(f"timeout {name} must be a positive number of seconds, not {value!r}")
-
-    def __repr__(self) -> str:
-        return f"Timeout(connect={self.connect}, read={self.read}, total={self.total})"
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Timeout):
-            return NotImplemented
-        return (self.connect, self.read, self.total) == (other.connect, other.read, other.total)
-
-
-DEFAULT_TIMEOUT: Final = Timeout()
-
-
-def as_timeout(value: Union[None, float, Timeout]) -> Timeout:
-    """Accept seconds (int or float) or a Timeout."""
-    if value is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(value, Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds or a Timeout, not {value!r}")
-    return Timeout(value)
-
-
-class Request:
-    """One HTTP request as the transport sends it."""
-
-    __slots__ = ("method", "url", "headers", "body", "timeout", "replayable", "retry")
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        headers: Dict[str, str],
-        body: Body = None,
-        timeout: Timeout = DEFAULT_TIMEOUT,
-        replayable: bool = True,
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.timeout = timeout
-        # False for streamed bodies: once iteration starts they cannot be sent again.
-        self.replayable = replayable
-        # None: retry idempotent methods only; True: retry this request even if it is a POST;
-        # False: never send it twice.
-        self.retry: Optional[bool] = None
-
 
 class Transport:
     """What a client needs from a transport (subclass it to inject another one)."""
