@@ -1,0 +1,68 @@
+"""A fake SoundCloud for tests: three real HTTP servers on 127.0.0.1.
+
+``FakeSoundCloud`` starts three threaded stdlib servers on ephemeral ports, one per
+origin the real service has, so that a client under test crosses origins exactly as
+it does in production::
+
+    api_url   like https://api.soundcloud.com      the REST API
+    auth_url  like https://secure.soundcloud.com   OAuth 2.1 authorization server
+    cdn_url   like https://cf-media.sndcdn.com     signed, expiring audio URLs
+
+Example::
+
+    with FakeSoundCloud() as sc:
+        token = sc.issue_token()
+        client = soundcloud.Client(access_token=token, api_url=sc.api_url,
+                                   auth_url=sc.auth_url)
+        assert client.get("/me").username == sc.user["username"]
+
+or, in a ``conftest.py``: ``sc = pytest.fixture(soundcloud.testing.fixture)``.
+
+The behaviour follows ``SOUNDCLOUD_API.md`` (the project's record of how the live
+service behaves) and the shapes of the official OpenAPI spec. Each module's docstring
+describes its part in detail:
+
+    fake        ``FakeSoundCloud`` and ``fixture()``: start, stop, inspect, mint tokens
+    api         the API origin: the route table, credentials, ``/resolve``, ``/apps``
+    api_base    what API handlers share: ids, visibility, pagination (``next_href``)
+    api_tracks  tracks, uploads, streams and downloads, likes and reposts
+    api_users   users, ``/me``, followings, playlists
+    api_hooks   ``/_test/...``: statuses, broken bodies, redirects, stalls, drops
+    oauth       the authorization server: ``/authorize``, ``/oauth/token``, ``/sign-out``
+    cdn         the CDN: signed, expiring media, preview and HLS URLs, Range requests
+    forms       write bodies (form-encoded, multipart, JSON) as one shape of fields
+    http        servers, request handler, ``RecordedRequest``, answers, routing base
+    store       all mutable state under one lock, the seed data, token records
+
+Layers, bottom to top: ``store`` < ``http`` < ``forms`` < ``api_base`` < ``api_tracks``,
+``api_users``, ``api_hooks`` < ``api``; ``oauth`` and ``cdn`` sit on ``http``; ``fake``
+on all of them. The fake shares no code with the client: it imports only the standard
+library, and ``import soundcloud`` never imports it.
+
+Every request to any origin is recorded in ``requests`` (``RecordedRequest``).
+Tokens are ``secrets.token_urlsafe`` values; the servers never log anything.
+"""
+
+from __future__ import annotations
+
+from .cdn import PREVIEW_SIZE
+from .fake import FakeSoundCloud, fixture
+from .http import ERROR_LINK, STALL_LIMIT, RecordedRequest
+from .oauth import s256_challenge
+from .store import CDN_URL_LIFETIME, DEFAULT_TRACK_COUNT, DEFAULT_USER, MEDIA_SIZE, Upload, UploadedFile
+
+__all__ = [
+    "CDN_URL_LIFETIME",
+    "DEFAULT_TRACK_COUNT",
+    "DEFAULT_USER",
+    "ERROR_LINK",
+    "FakeSoundCloud",
+    "MEDIA_SIZE",
+    "PREVIEW_SIZE",
+    "RecordedRequest",
+    "STALL_LIMIT",
+    "Upload",
+    "UploadedFile",
+    "fixture",
+    "s256_challenge",
+]

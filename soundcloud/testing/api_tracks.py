@@ -1,0 +1,214 @@
+"""API handlers for tracks: search, uploads, edits, streams and downloads, likes and reposts.
+
+``GET /tracks`` searches (``q``, ``genres``, ``ids``, ``urns``); ``POST /tracks`` is a
+multipart upload (``track[title]`` and a ``track[asset_data]`` file part required; the
+file becomes the track's audio and is kept in ``FakeSoundCloud.uploads``);
+``PUT/DELETE /tracks/{id}`` edit the caller's own tracks. ``/tracks/{id}/stream`` and
+``/download`` answer 302 to a signed CDN URL (the body is
+``{"status": "302 - Found", "location": ...}``), ``/streams`` lists the signed HLS,
+MP3 and preview URLs. ``POST/DELETE /likes/tracks/{id}`` and ``/reposts/tracks/{id}``
+toggle; a DELETE of a like or repost that is not there is idempotent (200), 404 only
+for a track that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Final, FrozenSet, Iterable, List, Mapping
+
+from .api_base import _ApiBase
+from .forms import _nested, _parse_form
+from .http import _api_error, _Call, _Fail, _json, _ok, _redirect, _Response
+from .store import JsonDict, Upload, _now_stamp, _slug
+
+__all__ = ["_TrackHandlers"]
+
+_TRACK_FIELDS: Final[FrozenSet[str]] = frozenset(
+    {
+        "title",
+        "permalink",
+        "sharing",
+        "embeddable_by",
+        "purchase_url",
+        "purchase_title",
+        "description",
+        "genre",
+        "tag_list",
+        "label_name",
+        "release",
+        "release_date",
+        "streamable",
+        "downloadable",
+        "license",
+        "commentable",
+        "reveal_stats",
+        "reveal_comments",
+        "isrc",
+        "bpm",
+        "key_signature",
+    }
+)
+_BOOL_FIELDS: Final[FrozenSet[str]] = frozenset(
+    {"streamable", "downloadable", "commentable", "reveal_stats", "reveal_comments"}
+)
+_LICENSES: Final[FrozenSet[str]] = frozenset(
+    {
+        "no-rights-reserved",
+        "all-rights-reserved",
+        "cc-by",
+        "cc-by-nc",
+        "cc-by-nd",
+        "cc-by-sa",
+        "cc-by-nc-nd",
+        "cc-by-nc-sa",
+    }
+)
+
+
+class _TrackHandlers(_ApiBase):
+    """``/tracks``, ``/likes/tracks`` and ``/reposts/tracks``."""
+
+    # -- tracks ---------------------------------------------------------------
+
+    def search_tracks(self, call: _Call) -> _Response:
+        tracks: Iterable[JsonDict] = self.store.tracks.values()
+        query = (call.param("q") or "").strip().lower()
+        if query:
+            users = self.store.users
+            tracks = [
+                t
+                for t in tracks
+                if query in " ".join(
+                    str(t[k] or "") for k in ("title", "genre", "tag_list", "description")
+                ).lower()
+                or query in users[t["user_id"]]["username"].lower()
+            ]
+        genres = call.param("genres")
+        if genres:
+            wanted = {g.strip().lower() for g in genres.split(",")}
+            tracks = [t for t in tracks if str(t["genre"]).lower() in wanted]
+        ids = call.param("urns") or call.param("ids")
+        if ids:
+            chosen = {self.parse_id(raw.strip(), "tracks") for raw in ids.split(",") if raw.strip()}
+            tracks = [t for t in tracks if t["id"] in chosen]
+        return self.track_page(call, tracks)
+
+    def get_track(self, call: _Call) -> _Response:
+        return _json(200, self.store.render_track(self.track(call), call.caller))
+
+    def apply_track_fields(self, track: JsonDict, fields: Mapping[str, str]) -> None:
+        changes = _nested(fields, "track")
+        for name, value in changes.items():
+            if name not in _TRACK_FIELDS:
+                continue
+            if name == "sharing" and value not in ("public", "private"):
+                raise _Fail(_api_error(422, "track[sharing] must be public or private"))
+            if name == "license" and value not in _LICENSES:
+                raise _Fail(_api_error(422, f"unknown license {value!r}"))
+            if name == "title" and not value.strip():
+                raise _Fail(_api_error(422, "track[title] must not be empty"))
+            if name in _BOOL_FIELDS:
+                track[name] = value.lower() in ("1", "true", "yes", "on")
+            elif name == "bpm":
+                try:
+                    track[name] = float(value) if value else None
+                except ValueError:
+                    raise _Fail(_api_error(422, "track[bpm] must be a number")) from None
+            else:
+                track[name] = value if value != "" or name in ("description", "tag_list", "genre") else None
+        if "title" in changes and "permalink" not in changes:
+            track["permalink"] = _slug(changes["title"])
+        track["last_modified"] = _now_stamp(self.store.clock)
+
+    def upload_track(self, call: _Call) -> _Response:
+        fields, files = _parse_form(call.request)
+        title = fields.get("track[title]", "").strip()
+        if not title:
+            raise _Fail(_api_error(422, "track[title] is required"))
+        asset = files.get("track[asset_data]")
+        if asset is None:
+            raise _Fail(_api_error(422, "track[asset_data] is required (a file part)"))
+        for upload in files.values():
+            if upload.filename is not None and len(upload.filename) > 255:
+                raise _Fail(_api_error(422, "file names are limited to 255 characters"))
+        assert call.caller.user_id is not None
+        owner = self.store.users[call.caller.user_id]
+        duration = len(asset.data) * 8 // 128  # milliseconds of 128 kbit/s audio
+        track = self.store.add_track(user_id=owner["id"], title=title, duration=duration, streamable=True)
+        try:
+            self.apply_track_fields(track, fields)
+        except _Fail:
+            del self.store.tracks[track["id"]]
+            raise
+        if "track[artwork_data]" in files:
+            track["artwork_url"] = f"https://i1.sndcdn.com/artworks-{track['id']:012d}-upload-large.jpg"
+        owner["upload_seconds_left"] = max(0, int(owner["upload_seconds_left"]) - duration // 1000)
+        self.store.media[track["id"]] = asset.data
+        self.store.uploads.append(Upload(track["id"], dict(fields), dict(files)))
+        return _json(201, self.store.render_track(track, call.caller))
+
+    def update_track(self, call: _Call) -> _Response:
+        track = self.track(call)
+        self.owned(track, call)
+        fields, files = _parse_form(call.request)
+        self.apply_track_fields(track, fields)
+        if "track[asset_data]" in files:
+            raise _Fail(_api_error(422, "track[asset_data] cannot be replaced"))
+        return _json(200, self.store.render_track(track, call.caller))
+
+    def delete_track(self, call: _Call) -> _Response:
+        track = self.track(call)
+        self.owned(track, call)
+        del self.store.tracks[track["id"]]
+        self.store.media.pop(track["id"], None)
+        return _ok()
+
+    def stream_track(self, call: _Call) -> _Response:
+        track = self.track(call)
+        if not track["streamable"]:
+            raise _Fail(_api_error(404, "track is not streamable"))
+        track["playback_count"] = int(track["playback_count"]) + 1
+        return _redirect(302, self.store.cdn_link("media", track["id"], ".mp3"))
+
+    def download_track(self, call: _Call) -> _Response:
+        track = self.track(call)
+        if not track["downloadable"]:
+            raise _Fail(_api_error(404, "track is not downloadable"))
+        track["download_count"] = int(track["download_count"]) + 1
+        return _redirect(302, self.store.cdn_link("media", track["id"], ".mp3"))
+
+    def track_streams(self, call: _Call) -> _Response:
+        tid = self.track(call)["id"]
+        link = self.store.cdn_link
+        return _json(
+            200,
+            {
+                "hls_aac_160_url": link("hls", tid, "/aac_160.m3u8"),
+                "hls_mp3_128_url": link("hls", tid, "/mp3_128.m3u8"),
+                "http_mp3_128_url": link("media", tid, ".mp3"),
+                "preview_mp3_128_url": link("preview", tid, ".mp3"),
+            },
+        )
+
+    def track_favoriters(self, call: _Call) -> _Response:
+        tid = self.track(call)["id"]
+        return self.user_page(call, [u for u, liked in self.store.likes.items() if tid in liked])
+
+    # -- likes and reposts ----------------------------------------------------------
+
+    def toggle(self, table: Dict[int, List[int]], call: _Call, created: int) -> _Response:
+        assert call.caller.user_id is not None
+        tid = self.track(call)["id"]
+        mine = table.setdefault(call.caller.user_id, [])
+        if call.request.method == "DELETE":
+            if tid in mine:  # idempotent: 404 only for a track that does not exist
+                mine.remove(tid)
+            return _ok(200)
+        if tid not in mine:
+            mine.append(tid)
+        return _ok(created)
+
+    def like_track(self, call: _Call) -> _Response:
+        return self.toggle(self.store.likes, call, 200)
+
+    def repost_track(self, call: _Call) -> _Response:
+        return self.toggle(self.store.reposts, call, 201)

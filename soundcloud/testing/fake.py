@@ -1,0 +1,342 @@
+"""``FakeSoundCloud``: the three origins started, stopped and inspected as one object.
+
+It owns the store and the three servers (API, auth, CDN) and gives tests their handles:
+the origins' URLs, the recorded requests, tokens minted without the OAuth dance, the
+data as the API shows it, and the ``/_test/stall`` controls. ``fixture()`` is the same
+as a pytest fixture, without importing pytest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+from typing import Any, Dict, Final, Iterator, List, Mapping, Optional, Sequence, Type, Union
+
+from .api import _ApiApp
+from .cdn import _CdnApp
+from .http import RecordedRequest, _App, _Events, _Server
+from .oauth import _AuthApp
+from .store import MEDIA_SIZE, Clock, Upload, _Caller, _Store
+
+__all__ = ["FakeSoundCloud", "fixture"]
+
+POLL_INTERVAL: Final = 0.02  # how often serve_forever checks for stop(): bounds stop() latency
+
+
+class FakeSoundCloud:
+    """A fake SoundCloud: API, auth and CDN origins on 127.0.0.1, for tests.
+
+    ``client_id``, ``client_secret`` and ``redirect_uri`` are the one registered app.
+    ``user`` overrides fields of the user who owns the seeded tracks and who
+    approves authorizations (see ``DEFAULT_USER``); ``tracks`` is how many tracks
+    to generate (default ``DEFAULT_TRACK_COUNT``) or a list of field dicts. The
+    track "Flickermood" (id 293, by forss) is always there.
+    ``expires_in`` is the access token lifetime, ``code_lifetime`` that of an
+    authorization code, both in seconds of ``clock`` (which also expires CDN URLs).
+    ``token_rate_limit`` caps client-credentials tokens per 12 hours (None: no cap).
+    ``require_secret`` makes code and refresh grants demand the client secret;
+    ``loopback_any_port`` accepts any port on a loopback redirect URI (RFC 8252 7.3).
+    ``media_size`` is the length of generated audio; ``host`` the address to bind.
+    Settings may be changed on a running instance; they apply to the next request.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "test-client-id",
+        client_secret: str = "test-client-secret",
+        redirect_uri: str = "http://127.0.0.1:8765/callback",
+        user: Optional[Mapping[str, Any]] = None,
+        expires_in: int = 3600,
+        code_lifetime: int = 60,
+        token_rate_limit: Optional[int] = None,
+        clock: Clock = time.time,
+        tracks: Union[None, int, Sequence[Mapping[str, Any]]] = None,
+        require_secret: bool = False,
+        loopback_any_port: bool = False,
+        media_size: int = MEDIA_SIZE,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self.code_lifetime = code_lifetime
+        self.token_rate_limit = token_rate_limit
+        self.require_secret = require_secret
+        self.loopback_any_port = loopback_any_port
+        self.approve_authorizations = True
+        """Set to False to have the user deny at /authorize (error=access_denied)."""
+        self.clock = clock
+        self.host = host
+        self._store = _Store(
+            clock=clock, user=user or {}, tracks=tracks, expires_in=expires_in, media_size=media_size
+        )
+        self._events = _Events()
+        self._requests: List[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._servers: Dict[str, _Server] = {}
+        self._threads: List[threading.Thread] = []
+        self._started = False
+        self._stopped = False
+
+    @property
+    def expires_in(self) -> int:
+        """Lifetime in seconds of the access tokens issued from now on."""
+        with self._store.lock:
+            return self._store.expires_in
+
+    @expires_in.setter
+    def expires_in(self, seconds: int) -> None:
+        with self._store.lock:
+            self._store.expires_in = seconds
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self) -> FakeSoundCloud:
+        """Bind the three origins to free ports and serve them in daemon threads."""
+        if self._started:
+            raise RuntimeError("FakeSoundCloud already started")
+        self._started = True
+        apps: List[_App] = [
+            _ApiApp(self._store, self, self._events),
+            _AuthApp(self._store, self),
+            _CdnApp(self._store),
+        ]
+        try:
+            for app in apps:
+                self._servers[app.name] = _Server(self.host, app, self._record)
+        except OSError:
+            for server in self._servers.values():
+                server.server_close()
+            raise
+        with self._store.lock:
+            self._store.api_url = self._servers["api"].url
+            self._store.cdn_url = self._servers["cdn"].url
+        for name, server in self._servers.items():
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, name=f"fake-soundcloud-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving: release stalled requests, cut open connections, join threads."""
+        if not self._started or self._stopped:
+            return
+        self._stopped = True
+        self._events.stop()
+        deadline = time.monotonic() + timeout
+        # shutdown() waits up to one poll interval per server: ask all three at once.
+        stoppers = [threading.Thread(target=server.shutdown) for server in self._servers.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(max(0.0, deadline - time.monotonic()))
+        handlers: List[threading.Thread] = []
+        for server in self._servers.values():
+            server.server_close()
+            handlers += server.cut_connections()
+        for thread in self._threads + handlers:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        """Same as ``stop()``."""
+        self.stop()
+
+    def __enter__(self) -> FakeSoundCloud:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.stop()
+
+    def _url(self, name: str) -> str:
+        server = self._servers.get(name)
+        if server is None:
+            raise RuntimeError("FakeSoundCloud is not started")
+        return server.url
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API origin, like ``https://api.soundcloud.com``."""
+        return self._url("api")
+
+    @property
+    def auth_url(self) -> str:
+        """Base URL of the authorization server, like ``https://secure.soundcloud.com``."""
+        return self._url("auth")
+
+    @property
+    def cdn_url(self) -> str:
+        """Base URL of the media CDN, like ``https://cf-media.sndcdn.com``."""
+        return self._url("cdn")
+
+    # -- recorded requests --------------------------------------------------------
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self._requests.append(request)
+
+    @property
+    def requests(self) -> List[RecordedRequest]:
+        """A snapshot of every request received so far, all origins, in arrival order."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def requests_to(self, server: str) -> List[RecordedRequest]:
+        """The recorded requests of one origin: ``"api"``, ``"auth"`` or ``"cdn"``."""
+        return [r for r in self.requests if r.server == server]
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        with self._requests_lock:
+            self._requests.clear()
+
+    @property
+    def cdn_authorization_seen(self) -> bool:
+        """True if any request to the CDN carried an Authorization header."""
+        with self._store.lock:
+            return self._store.cdn_authorization_seen
+
+    # -- tokens -----------------------------------------------------------------
+
+    def issue_token(self, *, user: bool = True, expires_in: Optional[int] = None) -> str:
+        """Mint an access token valid on the API: a user token, or an app token."""
+        return str(self.issue_token_response(user=user, expires_in=expires_in)["access_token"])
+
+    def issue_token_response(self, *, user: bool = True, expires_in: Optional[int] = None) -> Dict[str, Any]:
+        """Mint tokens as ``/oauth/token`` would and return its JSON (with a refresh token).
+
+        Not counted in ``tokens_issued``, which counts the token endpoint only.
+        """
+        return self._store.mint(
+            kind="user" if user else "app",
+            client_id=self.client_id,
+            user_id=self._store.me_id if user else None,
+            expires_in=expires_in,
+        )
+
+    def expire_tokens(self) -> None:
+        """Make every access token issued so far expired (the API answers 401)."""
+        with self._store.lock:
+            past = self.clock() - 1
+            for token in self._store.access_tokens.values():
+                token.expires_at = min(token.expires_at, past)
+
+    def revoke_tokens(self) -> None:
+        """Revoke every access and refresh token issued so far."""
+        with self._store.lock:
+            for token in self._store.access_tokens.values():
+                token.revoked = True
+            for refresh in self._store.refresh_tokens.values():
+                refresh.revoked = True
+
+    @property
+    def tokens_issued(self) -> int:
+        """Access tokens issued by ``POST /oauth/token`` (all grants)."""
+        with self._store.lock:
+            return sum(self._store.grant_counts.values())
+
+    @property
+    def grant_counts(self) -> Dict[str, int]:
+        """Successful ``POST /oauth/token`` calls per ``grant_type``."""
+        with self._store.lock:
+            return dict(self._store.grant_counts)
+
+    @property
+    def refresh_tokens_used(self) -> int:
+        """Successful refresh-token grants."""
+        with self._store.lock:
+            return self._store.refreshes
+
+    # -- data -------------------------------------------------------------------
+
+    @property
+    def user(self) -> Dict[str, Any]:
+        """The configured user (the resource owner of user tokens), as ``GET /me`` shows it."""
+        with self._store.lock:
+            return self._store.render_me(self._store.users[self._store.me_id])
+
+    @property
+    def user_id(self) -> int:
+        """Id of the configured user."""
+        return self._store.me_id
+
+    def add_track(self, **fields: Any) -> Dict[str, Any]:
+        """Add a track (``id``, ``user_id``, ``title``, any Track field); return it as the API shows it."""
+        with self._store.lock:
+            track = self._store.add_track(**fields)
+            return self._store.render_track(track)
+
+    def add_user(self, **fields: Any) -> Dict[str, Any]:
+        """Add a user (``id``, ``username``, any User field); return it as the API shows it."""
+        with self._store.lock:
+            return self._store.render_user(self._store.add_user(**fields))
+
+    def get_track(self, track_id: int) -> Optional[Dict[str, Any]]:
+        """The track with that id as the API shows it (to its owner), or None."""
+        with self._store.lock:
+            track = self._store.tracks.get(track_id)
+            if track is None:
+                return None
+            return self._store.render_track(track, _Caller("user", track["user_id"]))
+
+    @property
+    def track_ids(self) -> List[int]:
+        """Ids of all tracks, in the order ``GET /tracks`` lists them."""
+        with self._store.lock:
+            return list(self._store.tracks)
+
+    def is_following(self, user_id: int) -> bool:
+        """Whether the configured user follows ``user_id``."""
+        with self._store.lock:
+            return user_id in self._store.followings.get(self._store.me_id, [])
+
+    def likes(self) -> List[int]:
+        """Track ids the configured user likes."""
+        with self._store.lock:
+            return list(self._store.likes.get(self._store.me_id, []))
+
+    @property
+    def uploads(self) -> List[Upload]:
+        """Every successful ``POST /tracks``, with its fields and file parts."""
+        with self._store.lock:
+            return list(self._store.uploads)
+
+    def media_bytes(self, track_id: int) -> bytes:
+        """The audio the CDN serves for a track."""
+        return self._store.media_bytes(track_id)
+
+    def media_url(self, track_id: int) -> str:
+        """A signed CDN URL for a track's audio, as ``/tracks/{id}/stream`` redirects to."""
+        self._url("cdn")
+        with self._store.lock:
+            return self._store.cdn_link("media", track_id, ".mp3")
+
+    # -- stalls -----------------------------------------------------------------
+
+    def wait_for_stalled(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until ``count`` requests in all have reached ``/_test/stall``."""
+        return self._events.wait_stalled(count, timeout)
+
+    def release_stalled(self) -> None:
+        """Let every request held at ``/_test/stall`` answer 200."""
+        self._events.release()
+
+
+def fixture() -> Iterator[FakeSoundCloud]:
+    """A running ``FakeSoundCloud``, stopped afterwards.
+
+    Usable as a pytest fixture without importing pytest here::
+
+        sc = pytest.fixture(soundcloud.testing.fixture)
+    """
+    with FakeSoundCloud() as server:
+        yield server
