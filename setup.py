@@ -10,6 +10,7 @@ A compiled build that cannot compile fails: it never falls back to a pure wheel.
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 from pathlib import Path
 from typing import Any, Dict, List
@@ -21,13 +22,8 @@ sys.path.insert(0, str(HERE / "build_backend"))
 
 from soundcloud_build import PHASE_ENV, USE_MYPYC_ENV, mypyc_requested  # noqa: E402
 
-# The modules mypyc compiles, by module name inside the package; the choice is
-# by measurement (benchmarks/). Never listed: testing (the fake server), cli and
-# __main__ (argparse glue, bound by start-up time), __init__ (re-exports).
-# errors stays interpreted: its exceptions also inherit builtin ones
-# (TimeoutError, ValueError), which mypyc's native classes cannot, and they
-# are only built on failure paths, where compiling gains nothing.
-MYPYC_MODULES = ("client", "transport", "encoding", "resources", "auth")
+# The modules mypyc compiles: one list, in the package, which the tests read too.
+MYPYC_MODULES = runpy.run_path(str(HERE / "soundcloud" / "_compiled.py"))["COMPILED_MODULES"]
 
 # One shared library for all compiled modules, named and placed inside the
 # package (soundcloud/_mypyc__mypyc.<abi>.so) instead of mypyc's default
@@ -58,7 +54,7 @@ def mypyc_extensions() -> List[Any]:
             "Build through the PEP 517 backend (python -m build, pip wheel), which "
             "installs mypy, or install mypy yourself; unset the variable for a pure wheel."
         ) from exc
-    paths = [os.path.join("soundcloud", f"{name}.py") for name in MYPYC_MODULES]
+    paths = [os.path.join("soundcloud", *name.split(".")) + ".py" for name in MYPYC_MODULES]
     missing = [path for path in paths if not (HERE / path).is_file()]
     if missing:
         raise SystemExit(f"error: MYPYC_MODULES names files that do not exist: {missing}")

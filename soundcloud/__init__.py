@@ -1,5 +1,9 @@
 """A friendly, standard-library-only client for the SoundCloud API.
 
+The public names are the ones in ``__all__``; everything else is reached through them.
+To send requests another way, subclass :class:`Transport` (``handle_request(Request)``) and
+pass it as ``Client(transport=...)``.
+
     >>> import soundcloud
     >>> client = soundcloud.Client(client_id=YOUR_CLIENT_ID)
     >>> track = client.get('/resolve', url='https://soundcloud.com/forss/flickermood')
@@ -11,6 +15,7 @@ from __future__ import annotations
 from importlib.machinery import EXTENSION_SUFFIXES
 
 from . import client as _client_module
+from ._models import Headers, Request, Timeout
 from ._version import __version__
 from .auth import FileTokenStore, Token, TokenStore
 from .client import USE_CLIENT_DEFAULT, Client
@@ -48,8 +53,8 @@ from .errors import (
     UnsupportedGrantTypeError,
     UploadInterruptedError,
 )
-from ._models import Headers, Timeout
 from .resources import Resource, ResourceList, StreamResponse
+from .transport import HTTPTransport, Transport
 
 __all__ = [
     "AccessDeniedError",
@@ -61,6 +66,7 @@ __all__ = [
     "FileTokenStore",
     "ForbiddenError",
     "HTTPError",
+    "HTTPTransport",
     "Headers",
     "InsecureRedirectError",
     "InvalidClientError",
@@ -72,6 +78,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitedTokenError",
     "RedirectError",
+    "Request",
     "Resource",
     "ResourceList",
     "ResponseTooLargeError",
@@ -86,6 +93,7 @@ __all__ = [
     "TokenStoreError",
     "TooManyRedirectsError",
     "TooManyRequestsError",
+    "Transport",
     "TransportError",
     "USE_CLIENT_DEFAULT",
     "UnauthorizedClientError",

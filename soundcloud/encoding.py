@@ -24,19 +24,7 @@ from urllib.parse import quote
 
 from .errors import UploadInterruptedError
 
-__all__ = [
-    "CHUNK_SIZE",
-    "Field",
-    "MAX_NESTING",
-    "MultipartBody",
-    "PATH_BLOCK_SIZE",
-    "encode_params",
-    "file_name",
-    "has_files",
-    "is_file_value",
-    "to_urn",
-    "urlencode",
-]
+__all__ = ["MultipartBody", "encode_params", "to_urn"]
 
 # Deeper structures are refused instead of recursing: compiled code cannot raise
 # RecursionError, it would crash the interpreter.

@@ -28,14 +28,7 @@ from ._fs import atomic_write
 from ._models import Headers
 from ._redact import redact_json
 
-__all__ = [
-    "RawStream",
-    "Resource",
-    "ResourceList",
-    "ResponseInfo",
-    "StreamResponse",
-    "wrap_json",
-]
+__all__ = ["RawStream", "Resource", "ResourceList", "StreamResponse"]
 
 STREAM_CHUNK_SIZE: Final = 64 * 1024
 

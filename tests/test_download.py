@@ -15,7 +15,8 @@ import pytest
 import soundcloud
 from servers import SocketServer
 from soundcloud import NotFoundError, ProtocolError
-from soundcloud.download import PART_SUFFIX, DownloadError, parse_content_range, part_path, source_url
+from soundcloud.errors import DownloadError
+from soundcloud.media.download import PART_SUFFIX, parse_content_range, part_path, source_url
 
 if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 import pytest
 
 import soundcloud
+from soundcloud._compiled import COMPILED_MODULES
 
 if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud
@@ -51,8 +52,8 @@ needs_source = pytest.mark.skipif(not HAS_SOURCE, reason="needs the source tree 
 PACKAGE_DIR = Path(soundcloud.__file__).resolve().parent
 EXPECT_COMPILED = os.environ.get("SOUNDCLOUD_EXPECT_COMPILED") == "1"
 EXTENSION_SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-# mypyc compiles at least these; the full list is MYPYC_MODULES in setup.py.
-ALWAYS_COMPILED = ("soundcloud.client", "soundcloud.transport")
+# What mypyc compiles: the one list setup.py reads too.
+ALWAYS_COMPILED = tuple(f"soundcloud.{name}" for name in COMPILED_MODULES)
 NEVER_COMPILED = ("soundcloud.__main__", "soundcloud.cli", "soundcloud.testing")
 # A compiled wheel keeps all its compiled code in the package: one group library.
 MYPYC_SHARED_LIBRARY = "_mypyc__mypyc"
@@ -123,10 +124,10 @@ def installed_distribution() -> Optional[importlib.metadata.Distribution]:
 def package_submodules() -> List[str]:
     """Every module of the imported package, except the CLI entry point and mypyc's library."""
     names = []
-    for info in pkgutil.iter_modules([str(PACKAGE_DIR)]):
-        if info.name == "__main__" or info.name.endswith("__mypyc"):
+    for info in pkgutil.walk_packages([str(PACKAGE_DIR)], prefix="soundcloud."):
+        if info.name == "soundcloud.__main__" or info.name.endswith("__mypyc"):
             continue
-        names.append(f"soundcloud.{info.name}")
+        names.append(info.name)
     return sorted(names)
 
 
@@ -174,15 +175,21 @@ def test_cli_and_fake_server_are_never_compiled() -> None:
 def test_compiled_layout_stays_inside_the_package() -> None:
     """One in-package group library, each compiled module with its source beside it, and
     no reference to a package outside the standard library in the machine code."""
-    extensions = sorted(path for path in PACKAGE_DIR.iterdir() if is_extension(str(path)))
-    libraries = [path.name for path in extensions if path.name.startswith(MYPYC_SHARED_LIBRARY + ".")]
-    assert len(libraries) == 1, extensions
+    extensions = sorted(path for path in PACKAGE_DIR.rglob("*") if is_extension(str(path)))
+    libraries = [path for path in extensions if path.name.startswith(MYPYC_SHARED_LIBRARY + ".")]
+    assert [path.parent for path in libraries] == [PACKAGE_DIR], extensions
+    compiled = {
+        ".".join(path.relative_to(PACKAGE_DIR).parent.parts + (path.name.split(".")[0],))
+        for path in extensions
+        if path not in libraries
+    }
+    assert compiled == set(COMPILED_MODULES)
     for path in extensions:
-        if path in [PACKAGE_DIR / name for name in libraries]:
+        if path in libraries:
             continue
         module = path.name.split(".")[0]
         # Tracebacks and the vendoring fallback (see below) use the .py beside the .so.
-        assert (PACKAGE_DIR / f"{module}.py").is_file(), f"{path.name} has no {module}.py beside it"
+        assert (path.parent / f"{module}.py").is_file(), f"{path.name} has no {module}.py beside it"
     for path in extensions:
         data = path.read_bytes()
         # mypyc only imports these when the code uses mypy_extensions / librt features,

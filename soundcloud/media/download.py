@@ -35,26 +35,33 @@ import errno
 import io
 import os
 import re
-from typing import TYPE_CHECKING, Any, Callable, Dict, Final, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Final, Mapping, Optional, Protocol, Tuple, Union
 
-from .encoding import to_urn
-from ._fs import replace_durably
-from ._models import header_value
-from ._redact import redact_url
-from .errors import DownloadError, HTTPError, ProtocolError
-from .resources import Resource, ResourceList, StreamResponse
-
-if TYPE_CHECKING:
-    from .client import Client
+from .._fs import replace_durably
+from .._models import header_value
+from .._redact import redact_url
+from ..encoding import to_urn
+from ..errors import DownloadError, HTTPError, ProtocolError
+from ..resources import Resource, ResourceList, StreamResponse
 
 __all__ = [
-    "DownloadError",
+    "MediaClient",
     "PART_SUFFIX",
     "download",
     "parse_content_range",
     "part_path",
     "source_url",
 ]
+
+class MediaClient(Protocol):
+    """What a download needs from a client: a GET that answers with a stream or JSON.
+
+    :class:`soundcloud.Client` is one; naming the need keeps this layer below the client.
+    """
+
+    def get(self, __url: str, *, headers: Optional[Mapping[str, str]] = None) -> Any:
+        """GET ``url`` and answer with a StreamResponse, Resource or ResourceList."""
+
 
 # The temporary file a path target is written to; deterministic, so a later call resumes it.
 PART_SUFFIX: Final = ".part"
@@ -80,7 +87,7 @@ def part_path(target: Union[str, "os.PathLike[str]"]) -> str:
 
 
 def download(
-    client: Client,
+    client: MediaClient,
     source: Any,
     target: Any,
     *,
@@ -217,7 +224,7 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def _request(client: Client, url: str, offset: int) -> _Media:
+def _request(client: MediaClient, url: str, offset: int) -> _Media:
     """GET the media, with a Range from ``offset``; follow a stream-URL listing once."""
     headers: Dict[str, str] = {"Accept": "*/*"}
     if offset > 0:
@@ -288,7 +295,7 @@ def _media_from(response: StreamResponse, offset: int) -> _Media:
     return _Media(response, status, 0, length, resumable, response.url)
 
 
-def _open_media(client: Client, url: str, offset: int) -> _Media:
+def _open_media(client: MediaClient, url: str, offset: int) -> _Media:
     """The media to write, starting at ``offset`` when the server allows, else at 0."""
     media = _request(client, url, offset)
     if media.status == 206 and media.start < 0:
@@ -298,7 +305,7 @@ def _open_media(client: Client, url: str, offset: int) -> _Media:
 
 
 def _to_path(
-    client: Client, url: str, path: str, progress: Optional[ProgressCallback], resume: bool
+    client: MediaClient, url: str, path: str, progress: Optional[ProgressCallback], resume: bool
 ) -> int:
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "the download target is a directory", path)
@@ -368,7 +375,7 @@ def _check_complete(media: _Media, done: int, kept: bool, part: Optional[str]) -
         )
 
 
-def _to_file(client: Client, url: str, target: Any, progress: Optional[ProgressCallback]) -> int:
+def _to_file(client: MediaClient, url: str, target: Any, progress: Optional[ProgressCallback]) -> int:
     media = _open_media(client, url, 0)
     done = 0
     try:
