@@ -7,6 +7,7 @@ and the retry policy read ``Retry-After`` through :func:`retry_after_seconds`.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Dict, Final, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._redact import REDACTED, SECRET_HEADERS
@@ -197,8 +198,6 @@ def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None)
         except (TypeError, ValueError, IndexError):
             when = None
         if when is not None:
-            import time
-
             current = time.time() if now is None else now
             return max(0.0, when.timestamp() - current)
     reset = header_value(headers, "x-ratelimit-reset")
@@ -207,8 +206,6 @@ def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None)
             number = float(reset.strip())
         except ValueError:
             return None
-        import time
-
         current = time.time() if now is None else now
         # Seen both as an epoch timestamp and as seconds to wait.
         return max(0.0, number - current) if number > 1_000_000_000 else max(0.0, number)

@@ -202,9 +202,7 @@ class Client:
             code_verifier=code_verifier,
             state=state,
             auth_url=self.auth_url,
-            transport=self.transport,
-            timeout=self.timeout,
-            user_agent=self.user_agent,
+            send=self._send_auth_request,
             on_token=on_token,
             token_store=token_store,
             clock=clock or time.time,
@@ -278,7 +276,7 @@ class Client:
         timeout: float = 300.0,
     ) -> Token:
         """Log in from a script or CLI (RFC 8252): loopback redirect, browser, code exchange."""
-        from .auth import loopback_login
+        from .auth.loopback import loopback_login
 
         return loopback_login(self._auth, port=port, open_browser=open_browser, timeout=timeout)
 
@@ -542,6 +540,14 @@ class Client:
         )
         return response
 
+    def _send_auth_request(self, request: Request) -> Response:
+        """Send a request of the Authenticator (token endpoint, sign-out) as the client's own:
+        with the client's User-Agent and timeout (the Authenticator sets neither), logged
+        like any request, and never with the client's credentials or retries."""
+        request.headers.setdefault("User-Agent", self.user_agent)
+        request.timeout = self.timeout
+        return self._send_single_request(request)
+
     def _build_result(self, response: Response) -> Any:
         status = response.status_code
         request = response.request
@@ -674,7 +680,7 @@ class Client:
         Range request when the server supports it. Returns the size of the finished file
         (resumed bytes included).
         """
-        from .download import download
+        from .media.download import download
 
         return download(self, source, target, progress=progress, resume=resume)
 

@@ -17,7 +17,7 @@ import stat
 import threading
 import urllib.error
 import urllib.request
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
@@ -41,7 +41,8 @@ from soundcloud.auth import (
     validate_redirect_uri,
 )
 from soundcloud.testing import FakeSoundCloud
-from soundcloud.transport import HTTPTransport, Timeout
+from soundcloud._models import Timeout
+from soundcloud.transport import HTTPTransport
 
 UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
@@ -124,6 +125,17 @@ def token_requests(fake: Any) -> List[Any]:
     return [r for r in fake.requests_to("auth") if r.path == "/oauth/token"]
 
 
+def sender(through: HTTPTransport, timeout: Timeout, user_agent: str) -> Callable[[Any], Any]:
+    """What a Client gives its Authenticator as ``send``: its timeout and User-Agent, one request."""
+
+    def send(request: Any) -> Any:
+        request.timeout = timeout
+        request.headers["User-Agent"] = user_agent
+        return through.handle_request(request)
+
+    return send
+
+
 def make_authenticator(fake: Any, **kwargs: Any) -> Authenticator:
     options: Dict[str, Any] = {
         "client_id": fake.client_id,
@@ -135,9 +147,7 @@ def make_authenticator(fake: Any, **kwargs: Any) -> Authenticator:
         "code_verifier": None,
         "state": None,
         "auth_url": fake.auth_url,
-        "transport": transport(),
-        "timeout": Timeout(TIMEOUT),
-        "user_agent": "test",
+        "send": sender(transport(), Timeout(TIMEOUT), "test"),
         "on_token": None,
         "token_store": None,
     }

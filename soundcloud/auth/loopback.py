@@ -1,8 +1,11 @@
 """The RFC 8252 login for scripts and command-line tools: a one-shot HTTP server on a
 loopback address receives the browser's redirect, and the code is exchanged with PKCE.
 
-Kept out of :mod:`soundcloud.auth` (and uncompiled) so that ``http.server`` and
-``webbrowser`` are imported only when a login actually runs.
+It drives an :class:`~soundcloud.auth.Authenticator` through its public methods only
+(:meth:`~soundcloud.auth.Authenticator.start_login`, then
+:meth:`~soundcloud.auth.Authenticator.exchange_token`). Nothing else in the package imports
+this module at import time (``Client.login()`` does, when called; it is left uncompiled), so
+``http.server`` and ``webbrowser`` are imported only when a login actually runs.
 """
 
 from __future__ import annotations
@@ -16,22 +19,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Final, Optional, Tuple, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from . import _log
-from .auth import (
-    LOOPBACK_CONNECTION_TIMEOUT,
-    LOOPBACK_HOSTS,
-    LOOPBACK_PATH,
-    LOOPBACK_POLL,
-    OAUTH_ERRORS,
-    Authenticator,
-    Token,
-    _scrub,
-    _states_equal,
-)
-from ._redact import redact_url
-from .errors import OAuthError, StateMismatchError, TimeoutError
+from .. import _log
+from .._redact import redact_url
+from ..errors import StateMismatchError, TimeoutError
+from .authenticator import Authenticator
+from .oauth import LOOPBACK_HOSTS, LOOPBACK_PATH, oauth_error_from_redirect, states_equal
+from .tokens import Token
 
 __all__ = ["loopback_login"]
+
+# How long the loopback server's threads wait on one browser connection.
+LOOPBACK_CONNECTION_TIMEOUT: Final = 10.0
+LOOPBACK_POLL: Final = 0.05
 
 
 class _CallbackResult:
@@ -176,7 +175,7 @@ def loopback_login(
         actual_port = int(server.server_address[1])
         redirect_uri = f"http://{uri_host}:{actual_port}{path}"
         # A new login: a fresh verifier and state, whatever happened before.
-        url, state = auth._start_login(redirect_uri)
+        url, state = auth.start_login(redirect_uri)
         server.timeout = LOOPBACK_POLL
         thread = threading.Thread(target=_serve, args=(server, stop), name="soundcloud-login", daemon=True)
         thread.start()
@@ -197,19 +196,14 @@ def loopback_login(
     returned_state = params.get("state")
     # An error redirect may come without a state (RFC 6749 4.1.2.1 echoes it when one was
     # sent); a code never does.
-    if (returned_state is not None or error is None) and not _states_equal(returned_state or "", state):
+    if (returned_state is not None or error is None) and not states_equal(returned_state or "", state):
         raise StateMismatchError(
             "the state in the login redirect does not match this login's (a forged or stale"
             " redirect): try again"
         )
     if error is not None:
-        description = params.get("error_description") or ""
-        cls = OAUTH_ERRORS.get(error, OAuthError)
-        said = _scrub(error, []) + (": " + _scrub(description, []) if description else "")
-        raise cls(
-            f"the login was not authorized ({said})", error=error, error_description=description or None
-        )
-    return auth._exchange(params.get("code") or "", returned_state, redirect_uri)
+        raise oauth_error_from_redirect(error, params.get("error_description") or "")
+    return auth.exchange_token(params.get("code") or "", returned_state, redirect_uri=redirect_uri)
 
 
 def _serve(server: _CallbackServer, stop: threading.Event) -> None:
