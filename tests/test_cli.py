@@ -26,7 +26,9 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import pytest
 
 import soundcloud
-from soundcloud import cli
+from soundcloud.cli.config import config_dir, default_token_path
+from soundcloud.cli.params import param_type, parse_params
+from soundcloud.cli.progress import ProgressBar
 from soundcloud.testing import FakeSoundCloud
 
 from servers import FaultContext, FaultServer
@@ -722,7 +724,7 @@ def test_progress_bar_only_on_a_terminal(sc: FakeSoundCloud, home: Path, tmp_pat
 def test_progress_bar_rendering() -> None:
     now = [100.0]
     out = io.StringIO()
-    bar = cli.ProgressBar("downloading", out, clock=lambda: now[0], width=10)
+    bar = ProgressBar("downloading", out, clock=lambda: now[0], width=10)
     now[0] = 102.0
     bar(2_000_000, 8_000_000)
     assert bar.render(now[0]) == "downloading [==>       ]  25.0%  2.0/8.0 MB    1.00 MB/s  ETA 0:06"
@@ -732,24 +734,24 @@ def test_progress_bar_rendering() -> None:
     bar(8_000_000, 8_000_000)  # the end is always drawn
     bar.finish()
     assert out.getvalue().count("\r") == 2 and out.getvalue().endswith("\n")
-    unknown = cli.ProgressBar("uploading", io.StringIO(), clock=lambda: 1.0)
+    unknown = ProgressBar("uploading", io.StringIO(), clock=lambda: 1.0)
     unknown.done = 1_500_000
     assert unknown.render(2.0) == "uploading 1.5 MB    1.50 MB/s"
-    small = cli.ProgressBar("up", io.StringIO(), clock=lambda: 0.0, width=4)
+    small = ProgressBar("up", io.StringIO(), clock=lambda: 0.0, width=4)
     small(340_000, 900_000)
     assert small.render(1.0) == "up [=>  ]  37.8%  340/900 kB    0.34 MB/s  ETA 0:02"
-    resumed = cli.ProgressBar("down", io.StringIO(), clock=lambda: 0.0, width=4)
+    resumed = ProgressBar("down", io.StringIO(), clock=lambda: 0.0, width=4)
     resumed.baseline = 1_000_000_000  # bytes from an earlier run do not count as speed
     resumed(1_500_000_000, 2_000_000_000)
     assert resumed.render(10.0) == "down [===>]  75.0%  1.50/2.00 GB   50.00 MB/s  ETA 0:10"
 
 
 def test_parse_params() -> None:
-    params = [cli.param_type(text) for text in ("a.b.c=1", "a.b.d=2", "x[y]=3", "l[]=4", "l[]=5", "e=")]
+    params = [param_type(text) for text in ("a.b.c=1", "a.b.d=2", "x[y]=3", "l[]=4", "l[]=5", "e=")]
     expected = {"a": {"b": {"c": "1", "d": "2"}}, "x[y]": "3", "l": ["4", "5"], "e": ""}
-    assert cli.parse_params(params) == expected
-    assert cli.param_type("f@path=with=equals") == ("f", "path=with=equals", True)
-    assert cli.param_type("k=v@x") == ("k", "v@x", False)
+    assert parse_params(params) == expected
+    assert param_type("f@path=with=equals") == ("f", "path=with=equals", True)
+    assert param_type("k=v@x") == ("k", "v@x", False)
     conflicts = [
         [("a", "1", False), ("a", "2", False)],
         [("a", "1", False), ("a.b", "2", False)],
@@ -758,15 +760,15 @@ def test_parse_params() -> None:
     ]
     for bad in conflicts:
         with pytest.raises(ValueError):
-            cli.parse_params(bad)
+            parse_params(bad)
 
 
 def test_config_dir_follows_xdg() -> None:
     expected = os.path.join("/x/conf", "soundcloud", "token.json")
-    assert cli.default_token_path({"XDG_CONFIG_HOME": "/x/conf"}) == expected
-    relative = cli.config_dir({"XDG_CONFIG_HOME": "relative/conf"})  # invalid per the XDG spec: ignored
+    assert default_token_path({"XDG_CONFIG_HOME": "/x/conf"}) == expected
+    relative = config_dir({"XDG_CONFIG_HOME": "relative/conf"})  # invalid per the XDG spec: ignored
     assert relative == os.path.join(os.path.expanduser("~"), ".config", "soundcloud")
-    assert cli.default_token_path({"SOUNDCLOUD_TOKEN_FILE": "/t.json"}) == "/t.json"
+    assert default_token_path({"SOUNDCLOUD_TOKEN_FILE": "/t.json"}) == "/t.json"
 
 
 # -- demo ----------------------------------------------------------------------------------

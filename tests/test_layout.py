@@ -272,7 +272,7 @@ def test_compiled_module_list_names_real_modules() -> None:
     for name in COMPILED_MODULES:
         module = __import__(f"soundcloud.{name}", fromlist=["_"])
         assert module.__name__ == f"soundcloud.{name}"
-        assert not name.endswith("__init__") and not name.startswith(("cli", "testing"))
+        assert not name.endswith("__init__") and name.split(".")[0] not in ("cli", "testing")
 
 
 # Prints with repr, not json: the script must not load what it measures.

@@ -1,0 +1,331 @@
+"""The commands that talk to the API: get/post/put/delete, me, resolve, search, upload,
+download, login and logout.
+
+Each ``cmd_*`` takes the parsed arguments and returns the exit status; failures are
+raised (SoundCloudError, CLIError, OSError) and reported by :func:`soundcloud.cli.main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Final, List, Optional
+from urllib.parse import urlsplit
+
+import soundcloud
+
+from ..errors import SoundCloudError
+from .config import (
+    ENV_CLIENT_ID,
+    ENV_REDIRECT_URI,
+    build_client,
+    client_settings,
+    open_client,
+    option,
+    remember_token,
+    token_file,
+)
+from .exits import EXIT_AUTH, EXIT_OK, EXIT_USAGE, PROG, CLIError
+from .output import describe, info, jsonable, print_json, print_result, status_of
+from .params import parse_params
+from .progress import make_progress
+
+if TYPE_CHECKING:
+    from .. import Client, Token
+
+__all__ = [
+    "cmd_download",
+    "cmd_login",
+    "cmd_logout",
+    "cmd_me",
+    "cmd_request",
+    "cmd_resolve",
+    "cmd_search",
+    "cmd_upload",
+]
+
+
+# soundcloud.com web pages (permalinks) that `download` resolves to an API track first.
+PERMALINK_HOSTS: Final = frozenset(
+    {"soundcloud.com", "www.soundcloud.com", "m.soundcloud.com", "on.soundcloud.com"}
+)
+# The largest page SoundCloud serves; `search --limit N` asks for min(N, this) per page.
+MAX_PAGE_SIZE: Final = 200
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    """get / post / put / delete PATH [params]."""
+    method: str = args.command
+    opener: Optional[Callable[[str], Any]] = None
+    opened: List[IO[bytes]] = []
+    if method in ("post", "put"):
+
+        def opener(path: str) -> IO[bytes]:
+            try:
+                handle = open(path, "rb")
+            except OSError as exc:
+                raise CLIError(f"cannot open {path}: {exc.strerror or exc}") from None
+            opened.append(handle)
+            return handle
+
+    try:
+        try:
+            params = parse_params(args.params, opener)
+        except ValueError as exc:
+            args.parser.error(str(exc))
+        json_body: Any = None
+        json_text: Optional[str] = getattr(args, "json", None)
+        if json_text is not None:
+            if params:
+                args.parser.error("--json cannot be combined with name=value parameters")
+            json_body = _load_json_option(json_text, args.parser)
+        with open_client(args) as client:
+            if method == "get":
+                result = client.get(args.path, allow_redirects=not args.no_follow, **params)
+            elif method == "delete":
+                result = client.delete(args.path, **params)
+            else:
+                verb = client.post if method == "post" else client.put
+                progress = make_progress(args, "uploading") if opened else None
+                try:
+                    if json_body is not None:
+                        result = verb(args.path, json=json_body)
+                    else:
+                        result = verb(args.path, progress=progress, **params)
+                finally:
+                    if progress is not None:
+                        progress.finish()
+            print_result(result, args)
+    finally:
+        for handle in opened:
+            handle.close()
+    return EXIT_OK
+
+
+def _load_json_option(text: str, parser: argparse.ArgumentParser) -> Any:
+    source = "--json"
+    if text.startswith("@"):
+        source = text[1:]
+        try:
+            with open(source, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise CLIError(f"cannot read {source}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        parser.error(f"{source} is not valid JSON: {exc}")
+
+
+def cmd_me(args: argparse.Namespace) -> int:
+    """me: the logged-in user."""
+    with open_client(args) as client:
+        print_result(client.get("/me"), args)
+    return EXIT_OK
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """resolve URL: the API resource behind a soundcloud.com URL."""
+    with open_client(args) as client:
+        print_result(client.get("/resolve", url=args.url), args)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """search QUERY: tracks, one per line (or a JSON array with --json)."""
+    limit: int = args.limit
+    with open_client(args) as client:
+        found = client.paginate("/tracks", q=args.query, limit=min(limit, MAX_PAGE_SIZE), max_items=limit)
+        if args.json:
+            print_json([jsonable(track) for track in found], bool(getattr(args, "raw", False)))
+            return EXIT_OK
+        for track in found:
+            data = jsonable(track)
+            if not isinstance(data, dict):
+                continue
+            ident = data.get("urn") or data.get("id") or ""
+            user = data.get("user")
+            username = user.get("username") if isinstance(user, dict) else None
+            line = f"{ident}\t{_one_line(data.get('title'))}"
+            if username:
+                line += f"\t{_one_line(username)}"
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    return EXIT_OK
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value if value is not None else "").split())
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    """upload FILE: POST /tracks, multipart, with a progress bar."""
+    path: str = args.file
+    title: str = args.title or os.path.splitext(os.path.basename(path))[0]
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise CLIError(f"cannot open {path}: {exc.strerror or exc}") from None
+    with handle, open_client(args) as client:
+        track: Dict[str, Any] = {
+            "title": title,
+            "sharing": "private" if args.private else "public",
+            "asset_data": handle,
+        }
+        if args.description is not None:
+            track["description"] = args.description
+        if args.genre is not None:
+            track["genre"] = args.genre
+        if args.tags is not None:
+            track["tag_list"] = args.tags
+        progress = make_progress(args, "uploading")
+        try:
+            result = client.post("/tracks", track=track, progress=progress)
+        finally:
+            if progress is not None:
+                progress.finish()
+        print_result(result, args)
+    return EXIT_OK
+
+
+def _download_source(client: Client, source: str) -> Any:
+    if source.isdigit():
+        return int(source)
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https") and (parts.hostname or "").lower() in PERMALINK_HOSTS:
+        # A web page, not media: /resolve finds the track it shows.
+        return client.get("/resolve", url=source)
+    return source
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """download URL_OR_ID -o FILE: a track's audio to a file (never a partial one)."""
+    output: str = args.output
+    with open_client(args) as client:
+        source = _download_source(client, args.source)
+        progress = make_progress(args, "downloading")
+        if progress is not None and output != "-":
+            from ..media.download import part_path
+
+            try:
+                progress.baseline = os.path.getsize(part_path(output))
+            except OSError:
+                pass
+        try:
+            if output == "-":
+                sys.stdout.flush()
+                written = client.download(source, sys.stdout.buffer, progress=progress)
+                sys.stdout.buffer.flush()
+            else:
+                written = client.download(source, output, progress=progress)
+        except SoundCloudError as exc:
+            from ..media.download import part_path
+
+            part = part_path(output)
+            if output != "-" and os.path.exists(part):
+                # The server takes ranges: the next run continues where this one stopped.
+                raise CLIError(
+                    f"{describe(exc)}; {os.path.getsize(part)} bytes kept in {part}: run the"
+                    " same command again to resume",
+                    status_of(exc),
+                ) from None
+            raise
+        finally:
+            if progress is not None:
+                progress.finish()
+    if output != "-":
+        info(args, f"saved {written} bytes to {output}")
+    return EXIT_OK
+
+
+class _SaveOnlyStore:
+    """The login's token store: saves every new token to the file, never reads the old one."""
+
+    def __init__(self, path: str) -> None:
+        self.store = soundcloud.FileTokenStore(path)
+
+    def load(self) -> Optional[Token]:
+        return None
+
+    def save(self, token: Token) -> None:
+        self.store.save(token)
+
+    def clear(self) -> None:
+        self.store.clear()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """login: browser login (PKCE, loopback redirect); the token is saved for later commands."""
+    settings = client_settings(args)
+    if settings["client_id"] is None:
+        raise CLIError(
+            f"login needs your app's client id: pass --client-id or set {ENV_CLIENT_ID}", EXIT_AUTH
+        )
+    redirect_uri = option(args, "redirect_uri", ENV_REDIRECT_URI)
+    path = token_file(args)
+    no_browser: bool = args.no_browser
+
+    def open_browser(url: str) -> None:
+        # The URL carries no secret (PKCE sends only the challenge), so it may be shown.
+        if no_browser:
+            sys.stderr.write(f"Open this URL in a browser to log in:\n{url}\n")
+            sys.stderr.flush()
+            return
+        sys.stderr.write(f"Opening the browser to log in. If it does not open, visit:\n{url}\n")
+        sys.stderr.flush()
+        import webbrowser
+
+        webbrowser.open(url)
+
+    # Saved as soon as it is issued (FileTokenStore: 0600, atomic), and again on any refresh.
+    with build_client(redirect_uri=redirect_uri, token_store=_SaveOnlyStore(path), **settings) as client:
+        try:
+            client.login(port=args.port, open_browser=open_browser, timeout=args.wait)
+        except soundcloud.TimeoutError as exc:
+            if exc.url:
+                raise  # an HTTP request timed out: a network error
+            # Nobody came back from the browser in time: the login, not the network, failed.
+            raise CLIError(f"login not completed: {exc}", EXIT_AUTH) from None
+        except SoundCloudError:
+            raise
+        except ValueError as exc:  # --port against --redirect-uri, a non-loopback redirect URI
+            raise CLIError(str(exc), EXIT_USAGE) from None
+        remember_token(client.token)
+        who = ""
+        try:
+            username = client.get("/me").get("username")
+            if isinstance(username, str):
+                who = f" as {username}"
+        except SoundCloudError:
+            pass  # logged in all the same; /me is only for the greeting
+    info(args, f"Logged in{who}; token saved to {path}")
+    return EXIT_OK
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    """logout: sign out at SoundCloud and delete the saved token."""
+    path = token_file(args)
+    if not os.path.exists(path):
+        info(args, f"Not logged in (no token at {path})")
+        return EXIT_OK
+    failure: Optional[BaseException] = None
+    try:
+        with open_client(args) as client:
+            client.sign_out()
+    except (SoundCloudError, CLIError) as exc:
+        failure = exc
+    finally:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass  # sign_out cleared the store itself
+    if failure is not None:
+        sys.stderr.write(
+            f"{PROG}: warning: could not sign out at SoundCloud ({describe(failure)});"
+            f" the saved token was deleted\n"
+        )
+        return status_of(failure)
+    info(args, f"Logged out; deleted {path}")
+    return EXIT_OK

@@ -1,0 +1,167 @@
+"""Settings of the ``soundcloud`` command: environment, config paths and the Client.
+
+Options win over environment variables (``$SOUNDCLOUD_*``, empty counts as unset); the
+login token lives under ``$XDG_CONFIG_HOME/soundcloud`` (or ``--token-file``), app tokens
+are cached beside it. :func:`open_client` picks the credentials (stored login token, else
+client credentials, else client id) as the "credentials" part of ``soundcloud --help``
+says. Every credential read is remembered so that :func:`redact` keeps it out of output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any, Dict, Final, List, Mapping, Optional
+
+import soundcloud
+
+from .._redact import redact_text
+from ..errors import SoundCloudError, TokenStoreError
+from .exits import EXIT_AUTH, EXIT_USAGE, CLIError
+
+if TYPE_CHECKING:
+    from .. import Client, Token
+
+__all__ = [
+    "ENV_API_URL",
+    "ENV_AUTH_URL",
+    "ENV_CLIENT_ID",
+    "ENV_CLIENT_SECRET",
+    "ENV_REDIRECT_URI",
+    "ENV_TOKEN_FILE",
+    "app_token_path",
+    "build_client",
+    "client_settings",
+    "config_dir",
+    "default_token_path",
+    "open_client",
+    "option",
+    "redact",
+    "remember_token",
+    "token_file",
+]
+
+
+ENV_CLIENT_ID: Final = "SOUNDCLOUD_CLIENT_ID"
+ENV_CLIENT_SECRET: Final = "SOUNDCLOUD_CLIENT_SECRET"
+ENV_API_URL: Final = "SOUNDCLOUD_API_URL"
+ENV_AUTH_URL: Final = "SOUNDCLOUD_AUTH_URL"
+ENV_REDIRECT_URI: Final = "SOUNDCLOUD_REDIRECT_URI"
+ENV_TOKEN_FILE: Final = "SOUNDCLOUD_TOKEN_FILE"
+
+
+def config_dir(environ: Optional[Mapping[str, str]] = None) -> str:
+    """``$XDG_CONFIG_HOME/soundcloud`` (an absolute XDG_CONFIG_HOME only), else ``~/.config/soundcloud``."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME", "")
+    # The XDG base directory spec says relative paths are invalid and must be ignored.
+    if not base or not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "soundcloud")
+
+
+def default_token_path(environ: Optional[Mapping[str, str]] = None) -> str:
+    """Where ``soundcloud login`` keeps the token (``$SOUNDCLOUD_TOKEN_FILE`` overrides)."""
+    env = os.environ if environ is None else environ
+    override = env.get(ENV_TOKEN_FILE, "")
+    if override:
+        return override
+    return os.path.join(config_dir(env), "token.json")
+
+
+def option(args: argparse.Namespace, name: str, env: Optional[str] = None) -> Optional[str]:
+    """An option's value, else the environment variable's (empty counts as unset)."""
+    value = getattr(args, name, None)
+    if value:
+        return str(value)
+    if env is not None:
+        from_env = os.environ.get(env, "")
+        if from_env:
+            return from_env
+    return None
+
+
+def token_file(args: argparse.Namespace) -> str:
+    """The login token's path: --token-file, else :func:`default_token_path`."""
+    return option(args, "token_file") or default_token_path()
+
+
+# Values never allowed in output: filled in as credentials are read (see redact).
+_secrets: List[str] = []
+
+
+def _remember_secret(value: Optional[str]) -> None:
+    if value and len(value) >= 4 and value not in _secrets:
+        _secrets.append(value)
+
+
+def remember_token(token: Optional[Token]) -> None:
+    """Keep a token's access and refresh tokens out of everything printed."""
+    if token is not None:
+        _remember_secret(token.access_token)
+        _remember_secret(token.refresh_token)
+
+
+def redact(text: str) -> str:
+    return redact_text(text, _secrets)
+
+
+def client_settings(args: argparse.Namespace) -> Dict[str, Any]:
+    """Client keyword arguments from the options and environment (the secret is remembered)."""
+    settings: Dict[str, Any] = {
+        "client_id": option(args, "client_id", ENV_CLIENT_ID),
+        "client_secret": option(args, "client_secret", ENV_CLIENT_SECRET),
+        "api_url": option(args, "api_url", ENV_API_URL),
+        "auth_url": option(args, "auth_url", ENV_AUTH_URL),
+    }
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None:
+        settings["timeout"] = timeout
+    _remember_secret(settings["client_secret"])
+    return settings
+
+
+def app_token_path(token_path: str, client_id: str, auth_url: Optional[str]) -> str:
+    """Where the app token (client credentials) of one app on one server is cached."""
+    import hashlib
+
+    # One file per app and authorization server: a token is only good with the app that got it.
+    key = hashlib.sha256(f"{auth_url or ''}\n{client_id}".encode("utf-8")).hexdigest()[:16]
+    return os.path.join(os.path.dirname(os.path.abspath(token_path)), f"app-token-{key}.json")
+
+
+def build_client(**kwargs: Any) -> Client:
+    """A Client whose tokens are remembered for redaction; bad settings become CLIErrors."""
+    try:
+        client = soundcloud.Client(on_token=remember_token, **kwargs)
+    except TokenStoreError as exc:
+        raise CLIError(f"{exc}", EXIT_AUTH) from None
+    except SoundCloudError:
+        raise
+    except ValueError as exc:  # a bad --api-url, --redirect-uri...: the user's settings
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    remember_token(client.token)
+    return client
+
+
+def open_client(args: argparse.Namespace) -> Client:
+    """The Client a command uses: stored login token, else client credentials, else client id."""
+    settings = client_settings(args)
+    path = token_file(args)
+    if os.path.exists(path):
+        # The login's token; token_store: a refresh (single-use, rotating refresh tokens)
+        # rewrites the file at once, so the next run starts from the live refresh token.
+        return build_client(token_store=soundcloud.FileTokenStore(path), **settings)
+    client_id = settings["client_id"]
+    if client_id is None:
+        raise CLIError(
+            "no credentials: run `soundcloud login`, or pass --client-id (and --client-secret)"
+            f" or set {ENV_CLIENT_ID} (and {ENV_CLIENT_SECRET})",
+            EXIT_AUTH,
+        )
+    if settings["client_secret"] is not None:
+        # App tokens are rate limited (50 per 12 h per app, 30 per hour per IP): cache the
+        # one we get instead of fetching one per run.
+        store = soundcloud.FileTokenStore(app_token_path(path, client_id, settings["auth_url"]))
+        return build_client(token_store=store, **settings)
+    return build_client(**settings)
