@@ -96,7 +96,7 @@ def _sc_info() -> Dict[str, Any]:
     import soundcloud
 
     mods = {}
-    for name in ("client", "transport", "encoding", "resources"):
+    for name in ("client", "transport.http", "encoding", "resources"):
         m = sys.modules.get(f"soundcloud.{name}")
         if m is not None:
             mods[name] = os.path.basename(getattr(m, "__file__", "") or "")

@@ -47,7 +47,8 @@ STDLIB = os.path.dirname(os.__file__) + os.sep
 
 def layers(url: str, path: str, rounds: int, n: int) -> Dict[str, float]:
     import soundcloud
-    from soundcloud.transport import HTTPTransport, Request, Timeout
+    from soundcloud._models import Request, Timeout
+    from soundcloud.transport import HTTPTransport
 
     small = path == "/small.json"
     u = urlsplit(url)
@@ -195,7 +196,7 @@ def main() -> int:
     import soundcloud
 
     mods = {m: os.path.basename(getattr(sys.modules.get(f"soundcloud.{m}"), "__file__", "") or "")
-            for m in ("client", "transport", "resources", "encoding")}
+            for m in ("client", "transport.http", "resources", "encoding")}
     print(f"soundcloud from {os.path.dirname(soundcloud.__file__ or '?')}: {mods}")
     srv = bench_servers.start_server(prefer_nginx=args.server == "auto")
     try:
