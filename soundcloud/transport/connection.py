@@ -10,10 +10,10 @@ out through :func:`_send_body`, chunked when their length is not announced.
 
 from __future__ import annotations
 
-import http.client
 import socket
 import time
 from typing import TYPE_CHECKING, Callable, Dict, Final, Iterable, Optional, Tuple
+
 
 from .._models import Request
 from .exceptions import STAGE_CONNECT, _deadline_error, _Failure, map_exception
@@ -22,6 +22,7 @@ from .proxy import Proxy
 from .watchdog import _Watch
 
 if TYPE_CHECKING:
+    import http.client
     import ssl
 
 __all__ = ["_Route", "_has_length", "_send_body", "_split_url", "open_connection"]
@@ -132,6 +133,10 @@ def open_connection(
         )
         # Whether the failure is worth a retry is the retry policy's to judge.
         raise _Failure(error, exc, not passed, False, STAGE_CONNECT)
+    # http.client is imported on first use: it loads ssl and the email package, the largest
+    # part of `import soundcloud` otherwise (tests/test_layout.py pins that neither is loaded).
+    import http.client
+
     connection = http.client.HTTPConnection(route.host, route.port)
     # Never let http.client reconnect on its own (it would skip the proxy, TLS and the
     # timeouts above): a closed connection fails, and the pool drops it.
@@ -185,6 +190,8 @@ def _open_tunnel(sock: socket.socket, route: _Route, proxy: Proxy) -> None:
     if proxy.authorization is not None:
         head += f"Proxy-Authorization: {proxy.authorization}\r\n"
     sock.sendall((head + "\r\n").encode("latin-1"))
+    import http.client  # see open_connection
+
     reader = sock.makefile("rb")
     try:
         line = reader.readline(MAX_LINE + 1)

@@ -9,7 +9,6 @@ that applied; :class:`_Failure` carries a failed attempt to the retry loop.
 from __future__ import annotations
 
 import builtins
-import http.client
 import socket
 from typing import Final, Optional
 
@@ -85,6 +84,8 @@ def map_exception(
     request that could not be written at all (a URL with spaces or control characters, a
     header with a line break or outside Latin-1) gives a plain ``ValueError``.
     """
+    import http.client  # see connection.open_connection
+
     if isinstance(exc, SoundCloudError):
         return exc
     if deadline_passed:
@@ -158,6 +159,8 @@ def map_exception(
 
 def _is_dropped_connection(exc: BaseException) -> bool:
     # The peer went away before answering: what a closed keep-alive connection looks like.
+    import http.client  # see connection.open_connection
+
     return isinstance(
         exc,
         (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError),

@@ -11,10 +11,12 @@ that could not be replayed, up front by :func:`_is_alive`.
 
 from __future__ import annotations
 
-import http.client
 import select
 import threading
-from typing import Final, List, Optional
+from typing import TYPE_CHECKING, Final, List, Optional
+
+if TYPE_CHECKING:
+    import http.client
 
 __all__ = ["DEFAULT_POOL_SIZE", "ConnectionPool"]
 

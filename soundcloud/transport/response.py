@@ -15,9 +15,8 @@ streaming :meth:`Response.read` lets go of it.
 
 from __future__ import annotations
 
-import http.client
 import time
-from typing import Final, List, Optional
+from typing import TYPE_CHECKING, Final, List, Optional
 
 from .._models import Headers, Request
 from .._redact import redact_url
@@ -25,6 +24,9 @@ from ..errors import ResponseTooLargeError
 from .exceptions import STAGE_BODY, _chained, _deadline_error, map_exception
 from .pool import ConnectionPool
 from .watchdog import _Watch
+
+if TYPE_CHECKING:
+    import http.client
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Response"]
 
