@@ -1,24 +1,38 @@
 """Purpose-built servers for the test suite: real sockets on 127.0.0.1, nothing mocked.
 
+- :class:`SocketServer`: the one base every hand-made server derives from. It listens on
+  an ephemeral port of 127.0.0.1, runs a daemon thread per connection (``handle(conn,
+  number)``), counts connections and records requests on the server side, observes how
+  each connection ended (``closed_by``: the client's FIN, the server's acknowledged FIN,
+  a reset, or ``stop()``), can close or reset an idle connection on demand, and stops
+  promptly within a bound. It is a context manager.
+- :class:`RequestServer`: HTTP/1.1 with keep-alive on that base: it parses and records
+  each request as a :class:`WireRequest` (with the number of the connection it came on)
+  and lets ``answer(ctx)`` respond through a :class:`FaultContext`.
 - :class:`TLSServer`: HTTPS (the stdlib ``http.server`` handler over ``ssl``) with a
   certificate authority made at test time by trustme; a small JSON API and redirects.
 - :class:`ForwardProxy`: a forward proxy for absolute-form HTTP requests and ``CONNECT``
   tunnels. It only ever connects to loopback targets and answers 403 to anything else, so
   no test traffic can leave the machine.
-- :class:`FaultServer`: a raw-socket HTTP server whose paths each produce one protocol
+- :class:`FaultServer`: a :class:`RequestServer` whose paths each produce one protocol
   fault (resets, truncated bodies, broken chunking, stalls, drips, retryable statuses,
   garbage, oversize answers) next to a well-behaved keep-alive JSON answer.
+- :func:`wait_until`: the one way a test waits for a condition (bounded, polling).
 
 Like urllib3's dummyserver: every server listens on an ephemeral port of 127.0.0.1,
 ``start()`` returns only once the accept loop runs, every thread is a daemon, every
 blocking socket operation in a server thread has a timeout, and ``stop()`` wakes blocked
 threads (it shuts their sockets down and notifies waiters) and joins them within
-``JOIN_TIMEOUT``. All three are context managers::
+``JOIN_TIMEOUT``. All of them are context managers::
 
     with FaultServer() as server:
         conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
         conn.request("GET", "/close-mid-body")
         conn.getresponse().read()   # raises http.client.IncompleteRead
+
+Tests observe a client's connection handling from here, never from the client's private
+state: ``server.connections`` (accepted), ``WireRequest.connection`` (which connection a
+request came on), ``server.closed_by(n)`` / ``closed_by_client`` / ``closed_by_server``.
 
 Nothing here touches the ``soundcloud`` package: these are the peers it is tested against.
 """
@@ -31,6 +45,7 @@ import http.server
 import ipaddress
 import json
 import os
+import select
 import selectors
 import shutil
 import socket
@@ -66,14 +81,21 @@ if TYPE_CHECKING:
     import trustme
 
 __all__ = [
+    "CLIENT",
     "FAULT_SCENARIOS",
+    "RESET",
+    "SERVER",
+    "STOPPED",
     "FaultContext",
     "FaultServer",
     "ForwardProxy",
     "ProxyRequest",
-    "RecordedRequest",
+    "RequestServer",
+    "SocketServer",
     "TLSServer",
+    "WireRequest",
     "make_client_context",
+    "wait_until",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -83,6 +105,10 @@ IO_TIMEOUT = 10.0
 START_TIMEOUT = 5.0
 #: How long ``stop()`` waits for all of a server's threads together, in seconds.
 JOIN_TIMEOUT = 5.0
+#: How long closing a connection waits for the client's TCP to acknowledge the FIN.
+FIN_TIMEOUT = 2.0
+#: Default bound of :func:`wait_until`, in seconds.
+WAIT_TIMEOUT = 5.0
 #: Longest line a server parses (the huge-headers scenario stays far below it).
 MAX_LINE = 1 << 20
 #: Largest request or response head a server parses.
@@ -93,6 +119,14 @@ CHUNK = 64 * 1024
 
 Pairs = List[Tuple[str, str]]
 HeadersLike = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+_T = TypeVar("_T")
+_S = TypeVar("_S", bound="SocketServer")
+
+#: How a connection ended, as the server saw it (:meth:`SocketServer.closed_by`).
+CLIENT = "client"  # the server read the client's FIN where a request could begin
+SERVER = "server"  # the server closed first, and the client's TCP acknowledged its FIN
+RESET = "reset"  # the server aborted it with a TCP RST (or closed with unread data)
+STOPPED = "stopped"  # stop() cut it
 
 
 class _BadMessage(Exception):
@@ -106,12 +140,48 @@ class _LineReader(Protocol):
 
 
 # --------------------------------------------------------------------------------------
+# Waiting for a condition
+
+
+def wait_until(
+    predicate: Callable[[], _T],
+    timeout: float = WAIT_TIMEOUT,
+    message: str = "",
+    *,
+    interval: float = 0.005,
+) -> _T:
+    """Poll ``predicate`` until it returns something true, and return that.
+
+    The one way tests wait for a condition (a request arrived, a connection closed, a FIN
+    got through): bounded by ``timeout`` seconds, after which it raises AssertionError
+    naming ``message``. Polling keeps it independent of who makes the condition true.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(
+                "gave up after %.1f s waiting until %s" % (timeout, message or "the condition held")
+            )
+        time.sleep(min(interval, remaining))
+
+
+# --------------------------------------------------------------------------------------
 # Small HTTP/1.1 helpers shared by the servers (RFC 9112).
 
 
 @dataclass(frozen=True)
-class RecordedRequest:
-    """One request a server received, as it arrived on the wire."""
+class WireRequest:
+    """One request a test server received, as it arrived on the wire.
+
+    Not ``soundcloud.testing.RecordedRequest``: that one describes a request to the fake
+    SoundCloud (which origin, no connection); this one says which connection it came on,
+    its target as sent and its header fields in order, which tests of connection reuse
+    and framing need.
+    """
 
     method: str
     target: str  # request-target as sent: origin-form with query
@@ -357,14 +427,59 @@ def make_client_context(ca_path: str) -> ssl.SSLContext:
 
 
 # --------------------------------------------------------------------------------------
-# The accept loop and lifecycle shared by all servers.
+# The one server base: accept loop, lifecycle, connection bookkeeping, prompt stop.
+
+# Linux TCP states (include/net/tcp_states.h) in which a FIN we sent is not acknowledged yet.
+_FIN_UNACKNOWLEDGED = frozenset({4, 9, 11})  # FIN_WAIT1, LAST_ACK, CLOSING
 
 
-_S = TypeVar("_S", bound="_ServerBase")
+def _fin_unacknowledged(sock: socket.socket) -> bool:
+    """Whether our FIN on ``sock`` still waits for the peer's ACK (False when unknowable)."""
+    tcp_info = getattr(socket, "TCP_INFO", None)
+    if tcp_info is None:  # pragma: no cover - not Linux: closing does not wait for the ACK
+        return False
+    try:
+        state = sock.getsockopt(socket.IPPROTO_TCP, tcp_info, 8)[0]
+    except OSError:
+        return False
+    return state in _FIN_UNACKNOWLEDGED
 
 
-class _ServerBase:
-    """Listening socket, accept thread, one daemon thread per connection, prompt stop."""
+def _peek(sock: socket.socket) -> Optional[bytes]:
+    """A received byte still unread on ``sock`` (closing then resets), b"" when there is
+    none (closing sends a FIN), None when the peer already reset the connection."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return b""
+        return socket.socket.recv(sock, 1, socket.MSG_PEEK)  # b"": only the client's FIN
+    except (OSError, ValueError):
+        return None
+
+
+class SocketServer:
+    """The base of every hand-made test server: a listening socket on 127.0.0.1, an accept
+    thread, one daemon thread per connection running :meth:`handle`, and a prompt stop.
+
+    What it observes, server side, for the tests to assert on:
+
+    - ``connections``: connections accepted (each gets a 1-based number, in order);
+    - ``requests``: whatever the subclass records with ``_record`` (``WireRequest`` for
+      HTTP servers), and ``clear()`` to forget them;
+    - ``closed_by(n)``: how connection ``n`` ended: :data:`CLIENT` (the client's FIN came
+      where a request could begin), :data:`SERVER` (the server closed first and the
+      client's TCP acknowledged the FIN, so the client can see the close), :data:`RESET`,
+      :data:`STOPPED`, or ``""`` while it is open; ``closed_by_client`` and
+      ``closed_by_server`` count them;
+    - ``close_connection(n, reset=False)``: the server closes (or resets) its end of an
+      idle connection now, the way a server ends a keep-alive connection.
+
+    Subclasses write ``handle(conn, number)``; returning closes the connection (with a
+    FIN, after which the server waits up to ``FIN_TIMEOUT`` for the client's ACK). They
+    call ``_client_closed(number)`` when they read the client's FIN between requests,
+    ``_abort(number)`` to reset, and ``_upgrade(number, sock)`` when they wrap the socket
+    (TLS). ``ready`` is set once the accept loop runs; ``start()`` waits for it.
+    """
 
     kind = "server"
 
@@ -373,15 +488,19 @@ class _ServerBase:
         self.port = 0
         #: Unexpected exceptions raised in server threads (peer resets are not recorded).
         self.errors: List[BaseException] = []
+        #: Set once the accept loop runs (``start()`` returns after it).
+        self.ready = threading.Event()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._stop_event = threading.Event()
-        self._ready = threading.Event()
         self._started = False
         self._stopped = False
         self._connections = 0
         self._threads: List[threading.Thread] = []
         self._live: Set[socket.socket] = set()
+        self._sockets: Dict[int, socket.socket] = {}  # connection number -> its socket now
+        self._closing: Dict[int, str] = {}  # close_connection() asked for SERVER or RESET
+        self._closed: Dict[int, str] = {}  # connection number -> how it ended
         self._requests: List[Any] = []
         self._listener: Optional[socket.socket] = None
         self._wake_r: Optional[socket.socket] = None
@@ -412,7 +531,7 @@ class _ServerBase:
         )
         self._accept_thread = thread
         thread.start()
-        if not self._ready.wait(START_TIMEOUT) or not thread.is_alive():
+        if not self.ready.wait(START_TIMEOUT) or not thread.is_alive():
             self.stop()
             raise RuntimeError("%s did not start listening" % self.kind)
         return self
@@ -442,6 +561,7 @@ class _ServerBase:
         with self._lock:
             leftover = list(self._live)
             self._live.clear()
+            self._sockets.clear()
         for sock in leftover:  # only a thread that missed the join deadline leaves these
             _close(sock)
         for owned in (self._listener, self._wake_r, self._wake_w):
@@ -465,6 +585,16 @@ class _ServerBase:
         if not self.port:
             raise RuntimeError("%s is not started" % self.kind)
         return self.port
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return "http://%s:%d" % (LOOPBACK, self._require_port())
+
+    @property
+    def host_port(self) -> str:
+        """``127.0.0.1:<port>``."""
+        return "%s:%d" % (LOOPBACK, self._require_port())
 
     @property
     def connections(self) -> int:
@@ -492,15 +622,58 @@ class _ServerBase:
         """Set once ``stop()`` began."""
         return self._stop_event
 
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
-        """Block until ``count`` requests were recorded; False if ``timeout`` passed first."""
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self._requests) >= count, timeout)
+    @property
+    def requests(self) -> List[Any]:
+        """What the server recorded, in arrival order."""
+        with self._lock:
+            return list(self._requests)
 
     def clear(self) -> None:
-        """Forget recorded requests (connection counts stay)."""
+        """Forget recorded requests (connection counts and closes stay)."""
         with self._lock:
             self._requests.clear()
+
+    def closed_by(self, number: int) -> str:
+        """How connection ``number`` ended: CLIENT, SERVER, RESET, STOPPED, or "" if open."""
+        with self._lock:
+            return self._closed.get(number, "")
+
+    @property
+    def closed_connections(self) -> int:
+        """Connections that ended, whoever ended them."""
+        with self._lock:
+            return len(self._closed)
+
+    @property
+    def closed_by_client(self) -> int:
+        """Connections whose client closed them first (the server read its FIN)."""
+        with self._lock:
+            return sum(1 for how in self._closed.values() if how == CLIENT)
+
+    @property
+    def closed_by_server(self) -> int:
+        """Connections the server closed or reset first (``stop()`` not counted)."""
+        with self._lock:
+            return sum(1 for how in self._closed.values() if how in (SERVER, RESET))
+
+    def close_connection(self, number: int, *, reset: bool = False, timeout: float = WAIT_TIMEOUT) -> str:
+        """Close (FIN) or reset (RST) the server's end of idle connection ``number`` now.
+
+        For a connection waiting for its next request. Returns once it is closed and, for
+        a FIN, acknowledged by the client's TCP: the client can see the close.
+        """
+        with self._lock:
+            sock = self._sockets.get(number)
+            if sock is None or number in self._closed:
+                raise ValueError("connection %d is not open" % number)
+            self._closing[number] = RESET if reset else SERVER
+        try:  # wake the connection's thread in recv(); _finish() then ends it as asked
+            socket.socket.shutdown(sock, socket.SHUT_RD)
+        except OSError:
+            pass
+        return wait_until(lambda: self.closed_by(number), timeout, "connection %d closed" % number)
+
+    # -- for subclasses --------------------------------------------------------------
 
     def _record(self, item: Any) -> None:
         with self._cond:
@@ -519,6 +692,78 @@ class _ServerBase:
         with self._lock:
             self._live.discard(sock)
 
+    def _upgrade(self, number: int, sock: socket.socket) -> None:
+        """Connection ``number`` goes on over ``sock`` now (e.g. the TLS socket wrapping it)."""
+        with self._lock:
+            old = self._sockets.get(number)
+            if old is not None:
+                self._live.discard(old)
+            self._sockets[number] = sock
+            self._live.add(sock)
+            stopping = self._stop_event.is_set()
+        if stopping:
+            _shutdown(sock)
+
+    def _note_closed(self, number: int, how: str) -> None:
+        with self._cond:
+            if number not in self._closed:  # the first end seen is how it ended
+                self._closed[number] = how
+                self._cond.notify_all()
+
+    def _client_closed(self, number: int) -> None:
+        """The handler of ``number`` read the client's FIN where a request could begin."""
+        with self._lock:
+            ignore = self._stop_event.is_set() or number in self._closing
+        if not ignore:
+            self._note_closed(number, CLIENT)
+
+    def _abort(self, number: int) -> None:
+        """Reset connection ``number`` (SO_LINGER 0: a RST, no FIN)."""
+        with self._lock:
+            sock = self._sockets.pop(number, None)
+            if sock is not None:
+                self._live.discard(sock)
+        if sock is not None:
+            _reset(sock)
+            self._note_closed(number, RESET)
+
+    def _finish(self, number: int) -> None:
+        """End connection ``number`` once its handler returned: FIN, wait for the ACK, close."""
+        with self._lock:
+            sock = self._sockets.pop(number, None)
+            if sock is not None:
+                self._live.discard(sock)
+            asked = self._closing.pop(number, SERVER)
+        if sock is None:
+            return
+        if sock.fileno() < 0:  # the handler closed it itself (a scripted raw server may)
+            return
+        if self._stop_event.is_set():
+            _close(sock)
+            self._note_closed(number, STOPPED)
+            return
+        unread = _peek(sock)
+        if unread is None:  # the client reset it (e.g. it gave up on an answer)
+            _close(sock)
+            self._note_closed(number, CLIENT)
+            return
+        if asked == RESET or unread:
+            _reset(sock)  # closing with unread bytes resets anyway: say so
+            self._note_closed(number, RESET)
+            return
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_WR)  # the FIN goes now
+        except OSError:  # the client reset it meanwhile
+            _close(sock)
+            self._note_closed(number, CLIENT)
+            return
+        deadline = time.monotonic() + FIN_TIMEOUT
+        while _fin_unacknowledged(sock) and time.monotonic() < deadline:
+            if self._stop_event.wait(0.001):
+                break
+        _close(sock)
+        self._note_closed(number, SERVER)
+
     # -- threads ---------------------------------------------------------------------
 
     def _accept_loop(self) -> None:
@@ -528,7 +773,7 @@ class _ServerBase:
         try:
             selector.register(listener, selectors.EVENT_READ)
             selector.register(wake, selectors.EVENT_READ)
-            self._ready.set()
+            self.ready.set()
             while not self._stop_event.is_set():
                 for key, _ in selector.select():
                     if key.fileobj is wake:
@@ -544,7 +789,7 @@ class _ServerBase:
                     self.errors.append(exc)
         finally:
             selector.close()
-            self._ready.set()
+            self.ready.set()
 
     def _spawn(self, conn: socket.socket) -> None:
         with self._lock:
@@ -554,6 +799,7 @@ class _ServerBase:
             self._connections += 1
             number = self._connections
             self._live.add(conn)
+            self._sockets[number] = conn
             self._threads = [t for t in self._threads if t.is_alive()]
             thread = threading.Thread(
                 target=self._run_connection,
@@ -569,17 +815,21 @@ class _ServerBase:
             conn.settimeout(IO_TIMEOUT)
             # Small writes (a head, then a body) must not wait for the peer's delayed ACK.
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._handle(conn, number)
+            self.handle(conn, number)
         except (OSError, _BadMessage):
             pass  # resets, timeouts, TLS failures, broken peers: the faults are the point
         except Exception as exc:  # pragma: no cover - a bug in this file or a custom route
             with self._lock:
                 self.errors.append(exc)
         finally:
-            self._untrack(conn)
-            _close(conn)
+            try:
+                self._finish(number)
+            finally:
+                self._untrack(conn)
+                _close(conn)
 
-    def _handle(self, conn: socket.socket, number: int) -> None:
+    def handle(self, conn: socket.socket, number: int) -> None:
+        """Serve connection ``number`` (1-based) on ``conn``; return to close it."""
         raise NotImplementedError
 
 
@@ -587,7 +837,7 @@ class _ServerBase:
 # TLSServer
 
 
-Route = Callable[[RecordedRequest], Tuple[int, HeadersLike, bytes]]
+Route = Callable[[WireRequest], Tuple[int, HeadersLike, bytes]]
 
 
 class _TLSHandler(http.server.BaseHTTPRequestHandler):
@@ -603,6 +853,12 @@ class _TLSHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
 
+    def handle_one_request(self) -> None:
+        self.raw_requestline = b"-"  # stays unless a line (or the end of the stream) is read
+        super().handle_one_request()
+        if self.raw_requestline == b"":  # the client closed between requests
+            self.tls_server._client_closed(self.connection_number)
+
     def _dispatch(self) -> None:
         try:
             body = _read_body(self.rfile, _header_dict(self.headers.items()))
@@ -611,7 +867,7 @@ class _TLSHandler(http.server.BaseHTTPRequestHandler):
             self.send_error(400)
             return
         url = urlsplit(self.path)
-        request = RecordedRequest(
+        request = WireRequest(
             method=self.command,
             target=self.path,
             path=url.path,
@@ -639,13 +895,13 @@ def _json_route(status: int, obj: Any) -> Tuple[int, Pairs, bytes]:
     return status, [("Content-Type", "application/json")], _json_bytes(obj)
 
 
-class TLSServer(_ServerBase):
+class TLSServer(SocketServer):
     """HTTPS on 127.0.0.1 with a certificate from a CA made at test time (trustme).
 
     Routes: ``/json`` -> ``{"ok": true}``; ``/echo`` -> JSON of method, path, target,
     query, headers (lower-cased) and body; ``/redirect?to=URL&status=302`` -> redirect;
     ``/status/<code>`` -> that status with ``{"status": code}``; anything else 404.
-    ``routes`` adds exact-path handlers ``f(RecordedRequest) -> (status, headers, body)``
+    ``routes`` adds exact-path handlers ``f(WireRequest) -> (status, headers, body)``
     that take precedence. Keep-alive (HTTP/1.1) is supported.
     """
 
@@ -686,12 +942,8 @@ class TLSServer(_ServerBase):
 
     @property
     def host_port(self) -> str:
+        """``localhost:<port>``."""
         return "localhost:%d" % self._require_port()
-
-    @property
-    def requests(self) -> List[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
 
     def client_context(self) -> ssl.SSLContext:
         """A verifying client SSLContext that trusts this server's CA only."""
@@ -700,7 +952,7 @@ class TLSServer(_ServerBase):
     def _cleanup(self) -> None:
         shutil.rmtree(self._directory, ignore_errors=True)
 
-    def _route(self, request: RecordedRequest) -> Tuple[int, HeadersLike, bytes]:
+    def _route(self, request: WireRequest) -> Tuple[int, HeadersLike, bytes]:
         custom = self.routes.get(request.path)
         if custom is not None:
             return custom(request)
@@ -731,22 +983,17 @@ class TLSServer(_ServerBase):
             return _json_route(400, {"error": "bad number"})
         return _json_route(404, {"error": "not found", "path": request.path})
 
-    def _handle(self, conn: socket.socket, number: int) -> None:
+    def handle(self, conn: socket.socket, number: int) -> None:
         tls = self._context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-        # wrap_socket detached ``conn``: from here stop() must see the TLS socket instead.
-        self._untrack(conn)
-        self._track(tls)
+        # wrap_socket detached ``conn``: from here on the connection is the TLS socket.
+        self._upgrade(number, tls)
         try:
-            try:
-                tls.do_handshake()
-            except OSError as exc:  # ssl.SSLError is an OSError
-                with self._lock:
-                    self.handshake_errors.append(exc)
-                return
-            _TLSHandler(tls, (LOOPBACK, 0), self, number)
-        finally:
-            self._untrack(tls)
-            _close(tls)
+            tls.do_handshake()
+        except OSError as exc:  # ssl.SSLError is an OSError
+            with self._lock:
+                self.handshake_errors.append(exc)
+            return
+        _TLSHandler(tls, (LOOPBACK, 0), self, number)
 
 
 # --------------------------------------------------------------------------------------
@@ -774,7 +1021,7 @@ def _loopback_address(host: str) -> Optional[str]:
     return str(address) if address.is_loopback else None
 
 
-class ForwardProxy(_ServerBase):
+class ForwardProxy(SocketServer):
     """A forward HTTP proxy: absolute-form requests and CONNECT tunnels, loopback only.
 
     ``credentials=("user", "pass")`` makes it answer 407 (with ``Proxy-Authenticate:
@@ -794,11 +1041,6 @@ class ForwardProxy(_ServerBase):
         self._tunnels = 0
 
     @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return "http://%s:%d" % (LOOPBACK, self._require_port())
-
-    @property
     def auth_url(self) -> str:
         """``http://user:pass@127.0.0.1:<port>`` (same as ``url`` without credentials)."""
         if self.credentials is None:
@@ -812,22 +1054,12 @@ class ForwardProxy(_ServerBase):
         )
 
     @property
-    def host_port(self) -> str:
-        """``127.0.0.1:<port>``."""
-        return "%s:%d" % (LOOPBACK, self._require_port())
-
-    @property
     def authorization(self) -> Optional[str]:
         """The ``Proxy-Authorization`` value this proxy accepts, if it requires one."""
         if self.credentials is None:
             return None
         token = base64.b64encode(("%s:%s" % self.credentials).encode("utf-8")).decode("ascii")
         return "Basic " + token
-
-    @property
-    def requests(self) -> List[ProxyRequest]:
-        with self._lock:
-            return list(self._requests)
 
     @property
     def tunnels(self) -> int:
@@ -848,7 +1080,7 @@ class ForwardProxy(_ServerBase):
         body = _json_bytes({"error": "proxy refuses non-loopback target", "target": target})
         conn.sendall(_simple_response(403, body, [("Content-Type", "application/json"), ("Connection", "close")]))
 
-    def _handle(self, conn: socket.socket, number: int) -> None:
+    def handle(self, conn: socket.socket, number: int) -> None:
         reader = _Reader(conn)
         while not self._stop_event.is_set():
             try:
@@ -857,6 +1089,7 @@ class ForwardProxy(_ServerBase):
                 conn.sendall(_simple_response(400, headers=[("Connection", "close")]))
                 return
             if head is None:
+                self._client_closed(number)
                 return
             start, pairs = head
             parts = start.split(" ")
@@ -1018,19 +1251,19 @@ def _relay(a: socket.socket, b: socket.socket) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# FaultServer
+# RequestServer and FaultServer
 
 Scenario = Callable[["FaultContext"], bool]
 
 
 class FaultContext:
-    """What a fault scenario gets: the connection, the parsed request, helpers to answer.
+    """What an answer (a fault scenario) gets: the connection, the parsed request, helpers.
 
-    A scenario returns True to keep the connection for the next request, False to have
+    An answer returns True to keep the connection for the next request, False to have
     it closed (a FIN; ``reset()`` sends a RST instead).
     """
 
-    def __init__(self, server: "FaultServer", sock: socket.socket, request: RecordedRequest, hit: int) -> None:
+    def __init__(self, server: "RequestServer", sock: socket.socket, request: WireRequest, hit: int) -> None:
         self.server = server
         self.sock = sock
         self.request = request
@@ -1088,7 +1321,7 @@ class FaultContext:
 
     def reset(self) -> bool:
         """Abort the connection with a TCP RST."""
-        _reset(self.sock)
+        self.server._abort(self.request.connection)
         return False
 
     def wait_released(self, timeout: float) -> bool:
@@ -1098,6 +1331,13 @@ class FaultContext:
     def pause(self, seconds: float) -> bool:
         """A fixed delay that ``stop()`` cuts short; True when stopping."""
         return self.server.stopping.wait(seconds)
+
+
+def _fault_server(ctx: FaultContext) -> "FaultServer":
+    """The FaultServer a fault scenario runs on (its stall and drip settings, its names)."""
+    server = ctx.server
+    assert isinstance(server, FaultServer), "fault scenarios run on a FaultServer"
+    return server
 
 
 def _ok_body(ctx: FaultContext) -> Dict[str, Any]:
@@ -1173,13 +1413,13 @@ def _scenario_broken_chunked(ctx: FaultContext) -> bool:
 
 
 def _scenario_stall(ctx: FaultContext) -> bool:
-    ctx.wait_released(ctx.server.stall_timeout)
+    ctx.wait_released(_fault_server(ctx).stall_timeout)
     return False
 
 
 def _scenario_stall_after_headers(ctx: FaultContext) -> bool:
     ctx.send(_head_bytes(200, [("Content-Type", "application/json"), ("Content-Length", "11")]) + b'{"o')
-    ctx.wait_released(ctx.server.stall_timeout)
+    ctx.wait_released(_fault_server(ctx).stall_timeout)
     return False
 
 
@@ -1198,7 +1438,7 @@ def _drip(ctx: FaultContext, data: bytes, delay: float) -> bool:
 
 def _scenario_drip(ctx: FaultContext) -> bool:
     size = ctx.int_param("bytes", 40, 11, 10_000)
-    delay = ctx.float_param("delay", ctx.server.drip_delay, 0.0, 1.0)
+    delay = ctx.float_param("delay", _fault_server(ctx).drip_delay, 0.0, 1.0)
     body = _drip_body(size)
     keep = ctx.client_keeps_alive
     ctx.send(
@@ -1216,7 +1456,7 @@ def _scenario_drip(ctx: FaultContext) -> bool:
 
 def _scenario_drip_headers(ctx: FaultContext) -> bool:
     size = ctx.int_param("bytes", 11, 11, 10_000)
-    delay = ctx.float_param("delay", ctx.server.drip_delay, 0.0, 1.0)
+    delay = ctx.float_param("delay", _fault_server(ctx).drip_delay, 0.0, 1.0)
     body = _drip_body(size)
     head = _head_bytes(
         200, [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Connection", "close")]
@@ -1303,7 +1543,7 @@ def _scenario_huge_json(ctx: FaultContext) -> bool:
 
 def _scenario_unknown(ctx: FaultContext) -> bool:
     return ctx.respond_json(
-        404, {"error": "unknown scenario", "path": ctx.request.path, "scenarios": sorted(ctx.server.scenarios)}
+        404, {"error": "unknown scenario", "path": ctx.request.path, "scenarios": sorted(_fault_server(ctx).scenarios)}
     )
 
 
@@ -1335,7 +1575,113 @@ FAULT_SCENARIOS: Dict[str, Scenario] = {
 _HEAD_ONLY_SCENARIOS = frozenset({"reset-before-body"})
 
 
-class FaultServer(_ServerBase):
+class RequestServer(SocketServer):
+    """HTTP/1.1 on the base server: keep-alive, every request parsed and recorded.
+
+    Each request is recorded as a :class:`WireRequest` (body included) before it is
+    answered by ``answer(ctx)``, the callable given (or a subclass's method), which
+    responds through the :class:`FaultContext` and returns whether the connection stays
+    open. ``ctx.hit`` counts the requests answered so far, this one included.
+    """
+
+    kind = "http"
+    #: Answers that run as soon as the request head is read (the body is not read).
+    head_only: frozenset[str] = frozenset()
+
+    def __init__(self, answer: Optional[Scenario] = None) -> None:
+        super().__init__()
+        self._answer = answer
+        self._hits: Dict[str, int] = {}
+        self._released = False
+
+    def answer(self, ctx: FaultContext) -> bool:
+        """Respond to ``ctx.request``; True keeps the connection for the next request."""
+        if self._answer is None:
+            raise NotImplementedError("give RequestServer an answer or override answer()")
+        return self._answer(ctx)
+
+    @property
+    def requests(self) -> List[WireRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def count(self, path: Optional[str] = None) -> int:
+        """Requests received, all or those whose path (query excluded) equals ``path``."""
+        with self._lock:
+            return sum(1 for r in self._requests if path is None or r.path == path)
+
+    def bodies(self, path: Optional[str] = None) -> List[bytes]:
+        """Request bodies received, in order, optionally for one path."""
+        with self._lock:
+            return [r.body for r in self._requests if path is None or r.path == path]
+
+    def release(self) -> None:
+        """Let answers waiting in ``ctx.wait_released()`` (stalls) go on."""
+        with self._cond:
+            self._released = True
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        """Forget recorded requests and hit counts (connection counts and closes stay)."""
+        with self._lock:
+            self._requests.clear()
+            self._hits.clear()
+            self._released = False
+
+    def _wait_released(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._released or self._stop_event.is_set(), timeout)
+
+    def _choose(self, path: str) -> Tuple[str, Scenario]:
+        """The name (for ``WireRequest.scenario`` and hit counts) and the answer to use."""
+        return "", self.answer
+
+    def handle(self, conn: socket.socket, number: int) -> None:
+        reader = _Reader(conn)
+        while not self._stop_event.is_set():
+            try:
+                head = _read_head(reader)
+                if head is None:
+                    self._client_closed(number)
+                    return
+                start, pairs = head
+                parts = start.split(" ")
+                if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+                    raise _BadMessage("bad request line %r" % start)
+                method, target, version = parts
+                headers = _header_dict(pairs)
+                url = urlsplit(target)
+                path = url.path or "/"
+                name, answer = self._choose(path)
+                if name in self.head_only:
+                    body = b""  # the answer acts before the body has arrived
+                else:
+                    if "100-continue" in _tokens(headers.get("expect", "")):
+                        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    body = _read_body(reader, headers)
+            except _BadMessage:
+                conn.sendall(_simple_response(400, headers=[("Connection", "close")]))
+                return
+            request = WireRequest(
+                method=method,
+                target=target,
+                path=path,
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers=headers,
+                raw_headers=pairs,
+                body=body,
+                connection=number,
+                scenario=name,
+            )
+            with self._cond:
+                hit = self._hits[name] = self._hits.get(name, 0) + 1
+                self._requests.append(request)
+                self._cond.notify_all()
+            if not answer(FaultContext(self, conn, request, hit)) or version == "HTTP/1.0":
+                return
+
+
+class FaultServer(RequestServer):
     """A raw-socket HTTP/1.1 server whose paths are scripted faults.
 
     The first path segment names the scenario (``/stall``, ``/close-mid-body/tracks?x=1``;
@@ -1348,6 +1694,7 @@ class FaultServer(_ServerBase):
 
     kind = "fault"
     SCENARIOS = tuple(FAULT_SCENARIOS)
+    head_only = _HEAD_ONLY_SCENARIOS
 
     def __init__(
         self,
@@ -1364,37 +1711,11 @@ class FaultServer(_ServerBase):
         #: Default gap between bytes of the drip scenarios (``?delay=`` overrides).
         self.drip_delay = drip_delay
         self._queue: Deque[Tuple[str, Scenario]] = deque()
-        self._hits: Dict[str, int] = {}
-        self._released = False
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return "http://%s:%d" % (LOOPBACK, self._require_port())
-
-    @property
-    def host_port(self) -> str:
-        return "%s:%d" % (LOOPBACK, self._require_port())
-
-    @property
-    def requests(self) -> List[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    def count(self, path: Optional[str] = None) -> int:
-        """Requests received, all or those whose path (query excluded) equals ``path``."""
-        with self._lock:
-            return sum(1 for r in self._requests if path is None or r.path == path)
 
     def scenario_count(self, name: str) -> int:
         """Requests a scenario answered (or began to answer)."""
         with self._lock:
             return self._hits.get(name, 0)
-
-    def bodies(self, path: Optional[str] = None) -> List[bytes]:
-        """Request bodies received, in order, optionally for one path."""
-        with self._lock:
-            return [r.body for r in self._requests if path is None or r.path == path]
 
     def enqueue(self, *behaviours: Union[str, Scenario]) -> None:
         """Answer the next requests with these scenarios, whatever their path."""
@@ -1409,23 +1730,11 @@ class FaultServer(_ServerBase):
         with self._lock:
             self._queue.extend(resolved)
 
-    def release(self) -> None:
-        """Let stalled scenarios finish (they close their connection)."""
-        with self._cond:
-            self._released = True
-            self._cond.notify_all()
-
     def clear(self) -> None:
         """Forget recorded requests, scenario hit counts and the queue."""
+        super().clear()
         with self._lock:
-            self._requests.clear()
-            self._hits.clear()
             self._queue.clear()
-            self._released = False
-
-    def _wait_released(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: self._released or self._stop_event.is_set(), timeout)
 
     def _choose(self, path: str) -> Tuple[str, Scenario]:
         with self._lock:
@@ -1434,105 +1743,3 @@ class FaultServer(_ServerBase):
         name = path.split("/")[1] if path.startswith("/") else ""
         name = name or "json"
         return name, self.scenarios.get(name, _scenario_unknown)
-
-    def _handle(self, conn: socket.socket, number: int) -> None:
-        reader = _Reader(conn)
-        while not self._stop_event.is_set():
-            try:
-                head = _read_head(reader)
-                if head is None:
-                    return
-                start, pairs = head
-                parts = start.split(" ")
-                if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-                    raise _BadMessage("bad request line %r" % start)
-                method, target, version = parts
-                headers = _header_dict(pairs)
-                url = urlsplit(target)
-                path = url.path or "/"
-                name, scenario = self._choose(path)
-                if name in _HEAD_ONLY_SCENARIOS:
-                    body = b""  # the scenario acts before the body has arrived
-                else:
-                    if "100-continue" in _tokens(headers.get("expect", "")):
-                        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                    body = _read_body(reader, headers)
-            except _BadMessage:
-                conn.sendall(_simple_response(400, headers=[("Connection", "close")]))
-                return
-            request = RecordedRequest(
-                method=method,
-                target=target,
-                path=path,
-                query=parse_qs(url.query, keep_blank_values=True),
-                headers=headers,
-                raw_headers=pairs,
-                body=body,
-                connection=number,
-                scenario=name,
-            )
-            with self._cond:
-                hit = self._hits[name] = self._hits.get(name, 0) + 1
-                self._requests.append(request)
-                self._cond.notify_all()
-            if not scenario(FaultContext(self, conn, request, hit)) or version == "HTTP/1.0":
-                return
-
-
-
-_SocketServerT = TypeVar("_SocketServerT", bound="SocketServer")
-
-
-class SocketServer:
-    """The scaffolding of a small purpose-built raw-socket server: listen on 127.0.0.1,
-    accept on a daemon thread, one daemon thread per connection running :meth:`serve`,
-    and a prompt, bounded shutdown. Subclasses write ``serve(conn)``."""
-
-    join_timeout = 10.0
-
-    def __init__(self) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(8)
-        self._stopping = False
-        self._threads: List[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return "http://127.0.0.1:%d" % self._sock.getsockname()[1]
-
-    def start(self) -> None:
-        self._acceptor.start()
-
-    def __enter__(self: _SocketServerT) -> _SocketServerT:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        self._stopping = True
-        try:  # wake accept() with a connection of our own
-            socket.create_connection(self._sock.getsockname(), timeout=self.join_timeout).close()
-        except OSError:
-            pass
-        self._acceptor.join(self.join_timeout)
-        for thread in self._threads:
-            thread.join(self.join_timeout)
-        self._sock.close()
-        assert not self._acceptor.is_alive()
-
-    def _accept(self) -> None:
-        while True:
-            conn, _ = self._sock.accept()
-            if self._stopping:
-                conn.close()
-                return
-            thread = threading.Thread(target=self.serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def serve(self, conn: socket.socket) -> None:
-        raise NotImplementedError

@@ -44,6 +44,8 @@ from soundcloud.testing import FakeSoundCloud
 from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 
+from servers import FaultContext, RequestServer
+
 UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 TIMEOUT = 5.0
@@ -1354,40 +1356,17 @@ def test_no_secret_in_any_repr_str_exception_or_log_line(
 # -- helpers ------------------------------------------------------------------------------
 
 
-class ScriptedAuthServer:
-    """An authorization server that answers every request with one fixed response."""
+class ScriptedAuthServer(RequestServer):
+    """An authorization server that answers every request with one fixed response, then
+    closes the connection. ``requests`` records what it received."""
+
+    kind = "auth"
 
     def __init__(self, status: int, body: bytes, content_type: str) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        super().__init__()
+        self.status = status
+        self.body = body
+        self.content_type = content_type
 
-        requests: List[str] = []
-        self.requests = requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                requests.append(self.path)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread: Optional[threading.Thread] = None
-
-    def __enter__(self) -> "ScriptedAuthServer":
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self.thread is not None:
-            self.thread.join(TIMEOUT)
+    def answer(self, ctx: FaultContext) -> bool:
+        return ctx.respond(self.status, self.body, [("Content-Type", self.content_type)], keep_alive=False)

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import platform
-import queue
 import select
 import socket
 import stat
@@ -31,7 +30,7 @@ from soundcloud.cli.params import param_type, parse_params
 from soundcloud.cli.progress import ProgressBar
 from soundcloud.testing import FakeSoundCloud
 
-from servers import FaultContext, FaultServer
+from servers import FaultContext, FaultServer, wait_until
 
 # Generous bounds for a loaded CI machine; a healthy run takes well under a second each.
 TIMEOUT = 60.0
@@ -363,38 +362,41 @@ def test_stored_token_is_refreshed_and_the_file_rewritten(
 
 
 class StderrLines:
-    """Lines of a subprocess's stderr, read by a thread, each waited for with a timeout."""
+    """Lines of a subprocess's stderr, read by a thread; ``wait_for`` waits (bounded) for one."""
 
     def __init__(self, stream: io.TextIOBase) -> None:
-        self.lines: "queue.Queue[Optional[str]]" = queue.Queue()
         self.seen: List[str] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._next = 0  # lines before this one were looked at by an earlier wait_for()
         self.thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         self.thread.start()
 
     def _pump(self, stream: io.TextIOBase) -> None:
         for line in stream:
-            self.lines.put(line)
-        self.lines.put(None)
+            with self._lock:
+                self.seen.append(line)
+        with self._lock:
+            self._closed = True
 
     def wait_for(self, prefix: str, timeout: float = TIMEOUT) -> str:
-        while True:
-            line = self.lines.get(timeout=timeout)
-            if line is None:
-                raise AssertionError("stderr closed before a line starting with %r: %r" % (prefix, self.seen))
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line.strip()
+        def found() -> Optional[str]:
+            with self._lock:
+                for index in range(self._next, len(self.seen)):
+                    if self.seen[index].startswith(prefix):
+                        self._next = index + 1
+                        return self.seen[index].strip()
+                self._next = len(self.seen)
+                if self._closed:
+                    raise AssertionError("stderr closed before a line starting with %r: %r" % (prefix, self.seen))
+            return None
+
+        return wait_until(found, timeout, "stderr shows a line starting with %r" % prefix)
 
     def rest(self) -> str:
         self.thread.join(TIMEOUT)
-        while True:
-            try:
-                line = self.lines.get_nowait()
-            except queue.Empty:
-                break
-            if line is not None:
-                self.seen.append(line)
-        return "".join(self.seen)
+        with self._lock:
+            return "".join(self.seen)
 
 
 def login(sc: FakeSoundCloud, home: Path, tmp_path: Path, *extra: str) -> "subprocess.CompletedProcess[str]":

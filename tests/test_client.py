@@ -7,15 +7,15 @@ import json
 import pickle
 import socket
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import soundcloud
 from soundcloud import Resource, ResourceList, StreamResponse
+
+from servers import FaultContext, RequestServer
 
 TIMEOUT = 5.0
 
@@ -433,75 +433,28 @@ def test_authorization_dropped_on_cross_origin_redirect(fake: Any) -> None:
     assert "authorization" not in last(fake, "cdn").headers
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    """Answers every GET with 302 to ``location`` and records what it was sent."""
-
-    protocol_version = "HTTP/1.1"
-    seen: List[Tuple[str, str]]
-    location = ""
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server API
-        self.seen.append((self.path, self.headers.get("Authorization", "")))
-        self.send_response(302)
-        self.send_header("Location", self.location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def plain_server() -> Iterator[Tuple[str, List[Tuple[str, str]]]]:
-    seen: List[Tuple[str, str]] = []
-    handler = type("Handler", (_Recorder,), {"seen": seen, "location": "/elsewhere"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", seen
-    server.shutdown()
-    server.server_close()
-    thread.join(TIMEOUT)
+def plain_server() -> Iterator[RequestServer]:
+    """Plain HTTP that answers every request with 302 to ``/elsewhere``; records what came."""
+    with RequestServer(lambda ctx: ctx.respond(302, b"", [("Location", "/elsewhere")])) as server:
+        yield server
 
 
-def test_https_to_http_redirect_is_refused(
-    tls_server: Any, plain_server: Tuple[str, List[Tuple[str, str]]]
-) -> None:
-    plain_url, seen = plain_server
+def test_https_to_http_redirect_is_refused(tls_server: Any, plain_server: RequestServer) -> None:
     client = opened(soundcloud.Client(access_token="t0ken", api_url=tls_server.url,
                                       verify_ssl=tls_server.ca_path, timeout=TIMEOUT))
     with pytest.raises(soundcloud.InsecureRedirectError, match="https"):
-        client.get("/redirect", to=plain_url + "/x")
-    assert seen == []
+        client.get("/redirect", to=plain_server.url + "/x")
+    assert plain_server.requests == [] and plain_server.connections == 0
 
 
 def test_redirect_hop_limit() -> None:
     # Each hop goes to a new URL on the same server: not a loop, just too many.
-    handler_location = ""
-    counter = {"n": 0}
+    def hop(ctx: FaultContext) -> bool:
+        return ctx.respond(302, b"", [("Location", "%s/hop%d" % (server.url, ctx.hit))])
 
-    class Hop(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802
-            counter["n"] += 1
-            self.send_response(302)
-            self.send_header("Location", f"{handler_location}{counter['n']}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hop)
-    handler_location = f"http://127.0.0.1:{server.server_port}/hop"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = opened(soundcloud.Client(client_id="x", api_url=f"http://127.0.0.1:{server.server_port}",
-                                          timeout=TIMEOUT))
+    with RequestServer(hop) as server:
+        client = opened(soundcloud.Client(client_id="x", api_url=server.url, timeout=TIMEOUT))
         with pytest.raises(soundcloud.TooManyRedirectsError, match="more than 10"):
             client.get("/start")
-        assert counter["n"] == 11
-    finally:
-        server.shutdown()
-        server.server_close()
+        assert server.count() == 11

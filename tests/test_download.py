@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 import soundcloud
-from servers import SocketServer
+from servers import FaultContext, RequestServer
 from soundcloud import NotFoundError, ProtocolError
 from soundcloud.errors import DownloadError
 from soundcloud.media.download import PART_SUFFIX, parse_content_range, part_path, source_url
@@ -44,10 +42,13 @@ def leftovers(directory: Path) -> List[str]:
 Reply = Tuple[int, List[Tuple[str, str]], bytes]
 
 
-class MediaServer(SocketServer):
-    """One request per connection on 127.0.0.1. ``handler(path, headers)`` makes the reply;
+class MediaServer(RequestServer):
+    """One request per connection on 127.0.0.1. ``handler(target, headers)`` makes the reply;
     ``cuts[i]`` (when set) sends only that many body bytes of the i-th reply, then closes;
-    ``close_delimited`` leaves out Content-Length (the body ends when the connection does)."""
+    ``close_delimited`` leaves out Content-Length (the body ends when the connection does).
+    ``requests`` are the base server's ``WireRequest`` records, in arrival order."""
+
+    kind = "media"
 
     def __init__(
         self,
@@ -56,47 +57,22 @@ class MediaServer(SocketServer):
         cuts: Optional[Dict[int, int]] = None,
         close_delimited: bool = False,
     ) -> None:
+        super().__init__()
         self.handler = handler
         self.cuts = dict(cuts or {})
         self.close_delimited = close_delimited
-        self.requests: List[Tuple[str, Dict[str, str]]] = []
-        self._lock = threading.Lock()
-        super().__init__()
 
-    def serve(self, conn: socket.socket) -> None:
-        conn.settimeout(TIMEOUT)
-        try:
-            buffer = b""
-            while b"\r\n\r\n" not in buffer:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                buffer += data
-            head = buffer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
-            path = head[0].split(" ")[1]
-            headers = {}
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            with self._lock:
-                index = len(self.requests)
-                self.requests.append((path, headers))
-            status, reply_headers, body = self.handler(path, headers)
-            lines = ["HTTP/1.1 %d X" % status] + ["%s: %s" % pair for pair in reply_headers]
-            if not self.close_delimited:
-                lines.append("Content-Length: %d" % len(body))
-            lines.append("Connection: close")
-            cut = self.cuts.get(index)
-            try:
-                conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body if cut is None else body[:cut]))
-            except (ConnectionResetError, BrokenPipeError):
-                pass  # the client gave up on this answer (a download that starts over does)
-        finally:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
+    def answer(self, ctx: FaultContext) -> bool:
+        status, reply_headers, body = self.handler(ctx.request.target, ctx.request.headers)
+        lines = ["HTTP/1.1 %d X" % status] + ["%s: %s" % pair for pair in reply_headers]
+        if not self.close_delimited:
+            lines.append("Content-Length: %d" % len(body))
+        lines.append("Connection: close")
+        cut = self.cuts.get(ctx.hit - 1)
+        # A client that gives up on this answer (a download that starts over does) resets
+        # the connection: the base server takes that as the end of it.
+        ctx.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body if cut is None else body[:cut]))
+        return False
 
 
 def media_handler(data: bytes, *, ranges: bool = True, content_type: str = "audio/mpeg") -> Callable[[str, Dict[str, str]], Reply]:
@@ -310,7 +286,7 @@ def test_streams_listing_without_progressive_url_falls_back_to_stream(
         assert (tmp_path / "a.mp3").read_bytes() == DATA
         with pytest.raises(DownloadError, match="no progressive stream URL"):
             client.download(soundcloud.Resource({"hls_aac_160_url": "https://cdn.invalid/a.m3u8"}), tmp_path / "b.mp3")
-    assert [path.split("?")[0] for path, _ in server.requests] == [
+    assert [r.path for r in server.requests] == [
         "/tracks/soundcloud:tracks:5/streams",
         "/tracks/soundcloud:tracks:5/stream",
     ]
@@ -374,7 +350,7 @@ def test_server_without_range_support_starts_over(media_client: Callable[[MediaS
     with MediaServer(media_handler(DATA, ranges=False)) as server:
         assert media_client(server).download(server.url + "/s.mp3", target) == len(DATA)
     assert target.read_bytes() == DATA
-    assert server.requests[0][1]["range"] == "bytes=%d-" % len(b"stale bytes from another file")
+    assert server.requests[0].headers["range"] == "bytes=%d-" % len(b"stale bytes from another file")
     assert leftovers(tmp_path) == ["s.mp3"]
 
 
@@ -389,7 +365,7 @@ def test_range_answer_that_starts_elsewhere_starts_over(media_client: Callable[[
     with MediaServer(handle) as server:
         assert media_client(server).download(server.url + "/w.mp3", target) == len(DATA)
     assert target.read_bytes() == DATA
-    assert [h.get("range") for _, h in server.requests] == ["bytes=500-", None]
+    assert [r.headers.get("range") for r in server.requests] == ["bytes=500-", None]
 
 
 # -- interrupted downloads ------------------------------------------------------------------------
@@ -409,7 +385,7 @@ def test_interrupted_download_keeps_the_part_file_and_resumes(
         assert kept == DATA[: len(kept)]
         assert client.download(server.url + "/i.mp3", target) == len(DATA)
     assert target.read_bytes() == DATA
-    assert [h.get("range") for _, h in server.requests] == [None, "bytes=%d-" % len(kept)]
+    assert [r.headers.get("range") for r in server.requests] == [None, "bytes=%d-" % len(kept)]
     assert leftovers(tmp_path) == ["i.mp3"]
 
 
@@ -439,7 +415,7 @@ def test_close_delimited_body_short_of_content_range_is_an_error(
             client.download(server.url + "/d.mp3", target)
         assert client.download(server.url + "/d.mp3", target) == len(DATA)
     assert target.read_bytes() == DATA
-    assert [h.get("range") for _, h in server.requests] == ["bytes=1000-", "bytes=6000-", "bytes=7000-"]
+    assert [r.headers.get("range") for r in server.requests] == ["bytes=1000-", "bytes=6000-", "bytes=7000-"]
 
 
 def test_file_object_target_checks_the_size_too(media_client: Callable[[MediaServer], soundcloud.Client]) -> None:

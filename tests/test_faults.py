@@ -6,7 +6,6 @@ no test here waits for a real one."""
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from typing import Any, Callable, Iterator, List, Optional
@@ -14,9 +13,10 @@ from typing import Any, Callable, Iterator, List, Optional
 import pytest
 
 import soundcloud
-from soundcloud.transport import HTTPTransport, Timeout
+from soundcloud._models import Timeout
+from soundcloud.transport import HTTPTransport
 
-from servers import FaultServer
+from servers import SERVER, FaultServer, wait_until
 
 TOKEN = "fault-token-d0n0tl0g"
 
@@ -250,13 +250,11 @@ def test_max_retries_zero(client_factory: Callable[..., soundcloud.Client], faul
 # -- idle keep-alive connections the server closes --------------------------------------------
 
 
-def wait_for_fin(client: soundcloud.Client, fault_server: FaultServer) -> None:
-    """Block until the server's FIN reached the client's idle pooled connection (white-box)."""
-    transport = client.transport
-    assert isinstance(transport, HTTPTransport)
-    (connection,) = transport._routes[fault_server.url].pool._idle
-    assert connection.sock is not None
-    assert select.select([connection.sock], [], [], 5)[0]
+def wait_for_fin(fault_server: FaultServer) -> None:
+    """Block until the server closed the connection of its last answer and the client's TCP
+    acknowledged the FIN: from then on the client's idle pooled connection shows the close."""
+    number = fault_server.requests[-1].connection
+    wait_until(lambda: fault_server.closed_by(number) == SERVER, message="the FIN of connection %d got through" % number)
 
 
 def test_server_closing_idle_keepalive_connections(
@@ -268,7 +266,7 @@ def test_server_closing_idle_keepalive_connections(
         assert client.put("/echo", title="put-%d" % round_).method == "PUT"
         # A POST must not: the idle check sees the server's FIN and skips that connection.
         assert client.get("/close-after-response").ok is True
-        wait_for_fin(client, fault_server)
+        wait_for_fin(fault_server)
         assert client.post("/echo", title="post-%d" % round_).method == "POST"
     # Every request arrived exactly once, whatever connection it went on.
     assert fault_server.bodies("/echo") == [

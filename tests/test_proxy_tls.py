@@ -4,19 +4,19 @@ servers. Nothing leaves 127.0.0.1."""
 
 from __future__ import annotations
 
-import select
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterator, List
+from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
 
 import soundcloud
-from soundcloud.transport import HTTPTransport, Timeout
+from soundcloud._models import Timeout
+from soundcloud.transport import HTTPTransport
 
 from conftest import PROXY_CREDENTIALS
-from servers import FaultServer, ForwardProxy, TLSServer
+from servers import SERVER, FaultServer, ForwardProxy, SocketServer, TLSServer, wait_until
 
 TIMEOUT = Timeout(5)
 TOKEN = "tls-proxy-token-never-in-clear"
@@ -250,73 +250,42 @@ def test_proxies_from_the_environment(
 # -- misbehaving proxies and TLS peers ---------------------------------------------------------
 
 
-class ScriptedServer:
-    """Accepts connections on 127.0.0.1 and runs ``script(conn, stop)`` for each, in a thread.
+#: ``script(conn, stop)`` plays one connection; it may return the socket it wrapped (TLS)
+#: for the server to close, and ``stop`` is set at teardown so scripted delays end early.
+Script = Callable[[socket.socket, threading.Event], Optional[socket.socket]]
 
-    ``stop`` is an Event set at teardown, so scripted delays end early; sockets are shut
-    down to wake blocked threads.
+
+class ScriptedServer(SocketServer):
+    """Runs ``script(conn, stop)`` for each connection on 127.0.0.1, in its thread.
+
+    The base server counts connections and closes each one when its script returns (or
+    leaves it to a script that closed it itself, e.g. with a reset).
     """
 
-    def __init__(self, script: Callable[[socket.socket, threading.Event], None]) -> None:
+    kind = "scripted"
+
+    def __init__(self, script: Script) -> None:
+        super().__init__()
         self.script = script
-        self.stop_event = threading.Event()
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = int(self.listener.getsockname()[1])
-        self.accepted = 0
-        self.received: List[bytes] = []
-        self._socks: List[socket.socket] = [self.listener]
-        self._threads: List[threading.Thread] = []
-        accept = threading.Thread(target=self._accept, daemon=True)
-        self._threads.append(accept)
-        accept.start()
 
-    def _accept(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            conn.settimeout(10)
-            self.accepted += 1
-            self._socks.append(conn)
-            thread = threading.Thread(target=self._run, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _run(self, conn: socket.socket) -> None:
-        try:
-            self.script(conn, self.stop_event)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        self.stop_event.set()
-        for sock in list(self._socks):
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in self._threads:
-            thread.join(5)
-        self.listener.close()
+    def handle(self, conn: socket.socket, number: int) -> None:
+        wrapped = self.script(conn, self.stopping)
+        if wrapped is not None:
+            self._upgrade(number, wrapped)
 
 
 @pytest.fixture
-def scripted() -> Iterator[Callable[[Callable[[socket.socket, threading.Event], None]], ScriptedServer]]:
+def scripted() -> Iterator[Callable[[Script], ScriptedServer]]:
     servers: List[ScriptedServer] = []
 
-    def make(script: Callable[[socket.socket, threading.Event], None]) -> ScriptedServer:
-        server = ScriptedServer(script)
+    def make(script: Script) -> ScriptedServer:
+        server = ScriptedServer(script).start()
         servers.append(server)
         return server
 
     yield make
     for server in servers:
-        server.close()
+        server.stop()
 
 
 def read_head(conn: socket.socket) -> bytes:
@@ -354,7 +323,7 @@ def test_total_deadline_covers_a_dripping_connect_answer(
     with pytest.raises(soundcloud.TimeoutError, match="total deadline of 0.5 s"):
         client.get("/json")
     assert 0.4 < time.monotonic() - started < 2
-    assert server.accepted == 1  # a passed deadline is not retried
+    assert server.connections == 1  # a passed deadline is not retried
 
 
 def test_total_deadline_covers_a_dripping_tls_handshake(
@@ -430,7 +399,7 @@ def test_tls_connection_the_server_closed_is_replayed(
     tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
     served: List[bytes] = []
 
-    def one_request_then_close(conn: socket.socket, stop: threading.Event) -> None:
+    def one_request_then_close(conn: socket.socket, stop: threading.Event) -> Optional[socket.socket]:
         tls = context.wrap_socket(conn, server_side=True)
         try:
             head = read_head(tls)
@@ -450,8 +419,12 @@ def test_tls_connection_the_server_closed_is_replayed(
             elif how == "reset":
                 served.append(read_head(tls).split(b" ", 1)[0] + b" (reset)")
                 tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        finally:
+                tls.close()
+                return None
+        except BaseException:
             tls.close()
+            raise
+        return tls  # the server closes it: a FIN, and it sees the client's TCP acknowledge it
 
     server = scripted(one_request_then_close)
     waits = Waits()
@@ -464,9 +437,9 @@ def test_tls_connection_the_server_closed_is_replayed(
             with pytest.raises(soundcloud.ProtocolError):
                 client.post("/json", title="once")
         else:
-            if how == "fin":  # wait for the FIN to reach the idle connection (white-box)
-                (idle,) = transport._routes["https://localhost:%d" % server.port].pool._idle
-                assert select.select([idle.sock], [], [], 5)[0]
+            if how == "fin":  # wait for the FIN of the last connection to reach the client
+                last = server.connections
+                wait_until(lambda: server.closed_by(last) == SERVER, message="the FIN of connection %d got through" % last)
             assert client.post("/json", title="once").ok is True
         assert client.get("/json").ok is True
         client.close()  # the server's last connection ends now, not at its join timeout

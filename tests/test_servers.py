@@ -22,18 +22,25 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Union
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple
 
 import pytest
 from servers import (
+    CLIENT,
     FAULT_SCENARIOS,
+    RESET,
+    SERVER,
+    STOPPED,
     FaultContext,
     FaultServer,
     ForwardProxy,
     ProxyRequest,
-    RecordedRequest,
+    RequestServer,
+    SocketServer,
     TLSServer,
+    WireRequest,
     make_client_context,
+    wait_until,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +52,7 @@ PROMPT = 2.0
 
 
 @contextlib.contextmanager
-def http_conn(server: FaultServer, timeout: float = TIMEOUT) -> Iterator[http.client.HTTPConnection]:
+def http_conn(server: SocketServer, timeout: float = TIMEOUT) -> Iterator[http.client.HTTPConnection]:
     conn = http.client.HTTPConnection(server.host, server.port, timeout=timeout)
     try:
         yield conn
@@ -59,7 +66,7 @@ class Reply(NamedTuple):
     body: bytes
 
 
-def get(server: FaultServer, path: str, timeout: float = TIMEOUT) -> Reply:
+def get(server: SocketServer, path: str, timeout: float = TIMEOUT) -> Reply:
     """One GET on a fresh connection, read to the end."""
     with http_conn(server, timeout) as conn:
         conn.request("GET", path)
@@ -79,7 +86,7 @@ def raw_exchange(port: int, data: bytes, timeout: float = TIMEOUT) -> bytes:
             chunks.append(chunk)
 
 
-def timed_stop(server: Union[FaultServer, ForwardProxy, TLSServer]) -> float:
+def timed_stop(server: SocketServer) -> float:
     start = time.monotonic()
     server.stop()
     return time.monotonic() - start
@@ -89,12 +96,31 @@ def timed_stop(server: Union[FaultServer, ForwardProxy, TLSServer]) -> float:
 # Lifecycle
 
 
-@pytest.mark.parametrize("factory", [FaultServer, ForwardProxy, TLSServer])
+def json_answer(ctx: FaultContext) -> bool:
+    return ctx.respond_json(200, {"hit": ctx.hit})
+
+
+class OneLineServer(SocketServer):
+    """A raw server on the base: reads one line, answers it upper-cased, closes."""
+
+    def handle(self, conn: socket.socket, number: int) -> None:
+        line = conn.recv(100)
+        self._record(line)
+        conn.sendall(b"%d:%s" % (number, line.upper()))
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [FaultServer, ForwardProxy, TLSServer, lambda: RequestServer(json_answer), OneLineServer],
+    ids=["fault", "proxy", "tls", "request", "raw"],
+)
 def test_start_returns_listening_and_stop_is_idempotent(factory: type) -> None:
     server = factory()
     with pytest.raises(RuntimeError):
         server.url  # not started: no port yet
-    server.start()
+    assert not server.ready.is_set()
+    assert server.start() is server
+    assert server.ready.is_set()
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT):
             pass
@@ -112,6 +138,101 @@ def test_start_returns_listening_and_stop_is_idempotent(factory: type) -> None:
 def test_stop_without_start_is_harmless() -> None:
     FaultServer().stop()
     TLSServer().stop()
+    OneLineServer().stop()
+
+
+# --------------------------------------------------------------------------------------
+# The base server: connections, how they end, requests, waiting
+
+
+def test_wait_until_returns_the_value_and_gives_up_in_time() -> None:
+    assert wait_until(lambda: 42) == 42
+    start = time.monotonic()
+    with pytest.raises(AssertionError, match="gave up after 0.2 s waiting until pigs fly"):
+        wait_until(lambda: None, 0.2, "pigs fly")
+    assert 0.2 <= time.monotonic() - start < PROMPT
+
+
+def test_base_numbers_connections_and_records_on_the_server_side() -> None:
+    with OneLineServer() as server:
+        for word in (b"a", b"b"):
+            assert raw_exchange(server.port, word) == b"%d:%s" % (server.connections, word.upper())
+        assert server.connections == 2
+        assert server.requests == [b"a", b"b"]
+        wait_until(lambda: server.closed_connections == 2, message="both connections ended")
+        assert [server.closed_by(n) for n in (1, 2)] == [SERVER, SERVER]
+        server.clear()
+        assert server.requests == [] and server.connections == 2
+
+
+def test_base_without_a_handler_records_the_error() -> None:
+    with SocketServer() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+            assert sock.recv(1) == b""  # the connection is closed all the same
+        wait_until(lambda: server.errors, message="the error was recorded")
+        assert isinstance(server.errors[0], NotImplementedError)
+
+
+def test_base_tells_who_closed_each_connection() -> None:
+    def answer(ctx: FaultContext) -> bool:
+        return ctx.respond(200, b"bye", keep_alive=ctx.request.path != "/last")
+
+    with RequestServer(answer) as server:
+        with http_conn(server) as conn:  # 1: two requests, then the client closes
+            for path in ("/a", "/b"):
+                conn.request("GET", path)
+                assert conn.getresponse().read() == b"bye"
+        wait_until(lambda: server.closed_by(1), message="connection 1 ended")
+        assert server.closed_by(1) == CLIENT
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+        try:  # 2: the server closes after its answer
+            sock.sendall(b"GET /last HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_until(lambda: server.closed_by(2), message="connection 2 ended")
+            assert server.closed_by(2) == SERVER
+            # SERVER means the client's TCP acknowledged the FIN: the close shows at once.
+            assert select.select([sock], [], [], 0)[0]
+            assert sock.recv(4096).endswith(b"bye") and sock.recv(1) == b""
+        finally:
+            sock.close()
+        assert [r.connection for r in server.requests] == [1, 1, 2]
+        assert [r.scenario for r in server.requests] == ["", "", ""]
+        assert (server.closed_by_client, server.closed_by_server) == (1, 1)
+        with http_conn(server) as conn:  # 3: open and idle when the server stops
+            conn.request("GET", "/c")
+            conn.getresponse().read()
+            assert server.closed_by(3) == ""
+            server.stop()
+        assert server.closed_by(3) == STOPPED
+        assert (server.closed_connections, server.closed_by_client, server.closed_by_server) == (3, 1, 1)
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_base_closes_an_idle_connection_on_demand(reset: bool) -> None:
+    with RequestServer(json_answer) as server:
+        with http_conn(server) as conn:
+            conn.request("GET", "/json")
+            assert json.loads(conn.getresponse().read()) == {"hit": 1}
+            sock = conn.sock
+            assert sock is not None
+            assert not select.select([sock], [], [], 0)[0]  # idle, kept alive
+            assert server.close_connection(1, reset=reset) == (RESET if reset else SERVER)
+            if reset:  # a RST is not acknowledged: the client sees it when it arrives
+                assert select.select([sock], [], [], TIMEOUT)[0]
+                with pytest.raises(ConnectionResetError):
+                    sock.recv(1)
+            else:  # an acknowledged FIN is there already
+                assert select.select([sock], [], [], 0)[0]
+                assert sock.recv(1) == b""
+        with pytest.raises(ValueError, match="not open"):
+            server.close_connection(1)
+        assert server.closed_by_server == 1 and server.closed_by_client == 0
+
+
+def test_fault_reset_is_seen_as_a_reset(fault_server: FaultServer) -> None:
+    with pytest.raises(ConnectionResetError):
+        get(fault_server, "/reset-before-headers")
+    wait_until(lambda: fault_server.closed_by(1), message="the connection ended")
+    assert fault_server.closed_by(1) == RESET
 
 
 # --------------------------------------------------------------------------------------
@@ -174,7 +295,7 @@ def test_tls_echo_records_and_keeps_alive(tls_server: TLSServer) -> None:
     assert echoed["headers"]["x-test"] == "yes"
     assert echoed["body"] == "x=1"
     first, second = tls_server.requests
-    assert isinstance(first, RecordedRequest)
+    assert isinstance(first, WireRequest)
     assert (first.method, first.body, first.headers["content-type"]) == ("POST", b"x=1", "text/plain")
     assert first.connection == second.connection == 1
     assert tls_server.connections == 1
@@ -544,7 +665,7 @@ def test_fault_stall_after_headers(fault_server: FaultServer) -> None:
 def test_fault_release_ends_a_stall(fault_server: FaultServer) -> None:
     with http_conn(fault_server) as conn:
         conn.request("GET", "/stall")
-        assert fault_server.wait_for_requests(1)
+        wait_until(lambda: fault_server.count() >= 1, message="the stalled request arrived")
         fault_server.release()
         with pytest.raises(http.client.RemoteDisconnected):
             conn.getresponse()
@@ -554,7 +675,7 @@ def test_fault_stop_is_prompt_while_a_client_waits_on_a_stall() -> None:
     server = FaultServer(stall_timeout=60.0).start()
     with http_conn(server) as conn:
         conn.request("GET", "/stall")
-        assert server.wait_for_requests(1)
+        wait_until(lambda: server.count() >= 1, message="the stalled request arrived")
         assert timed_stop(server) < PROMPT
         assert server.threads_alive == 0
         with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
@@ -570,7 +691,7 @@ def test_fault_stop_is_prompt_with_every_kind_of_open_connection() -> None:
             clients, ["/stall", "/stall-after-headers", "/drip?bytes=10000&delay=1", "/huge-json", "/json"]
         ):
             conn.request("GET", path)
-        assert server.wait_for_requests(5)
+        wait_until(lambda: server.count() >= 5, message="all five requests arrived")
         clients[-1].getresponse().read()  # an idle kept-alive connection
         assert server.active_connections == 6
         assert timed_stop(server) < PROMPT
@@ -767,7 +888,7 @@ def test_environment_is_isolated() -> None:
 def test_compiled_guard_and_report_header() -> None:
     # Run pytest in a child with SOUNDCLOUD_EXPECT_COMPILED=1: it must refuse a pure-Python
     # build before any test runs, and accept a compiled one. The header names the files.
-    names = ("soundcloud.client", "soundcloud.transport", "soundcloud.encoding", "soundcloud.resources")
+    names = ("soundcloud.client", "soundcloud.transport.http", "soundcloud.encoding", "soundcloud.resources")
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     compiled = all(str(importlib.import_module(n).__file__).endswith(suffixes) for n in names)
     tests_dir = Path(__file__).resolve().parent

@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, List, Tuple
 import pytest
 
 import soundcloud
-from soundcloud.transport import HTTPTransport, Timeout
+from soundcloud._models import Timeout
+from soundcloud.transport import HTTPTransport
 
 from servers import FaultServer
 

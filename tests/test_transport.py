@@ -8,7 +8,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import logging
-import select
 import socket
 import ssl
 import threading
@@ -19,19 +18,17 @@ import pytest
 
 import soundcloud
 from soundcloud import errors
-from soundcloud.transport import (
-    DEFAULT_TIMEOUT,
-    HTTPTransport,
-    Request,
-    Response,
-    Timeout,
-    as_timeout,
-    map_exception,
-    normalize_proxies,
-)
-from soundcloud import transport as transport_module
+from soundcloud._models import DEFAULT_TIMEOUT, Request, Timeout, as_timeout
+from soundcloud.transport import HTTPTransport, Response
+from soundcloud.transport import base as transport_base
+from soundcloud.transport import connection as transport_connection
+from soundcloud.transport import http as transport_http
+from soundcloud.transport import retry as transport_retry
+from soundcloud.transport import watchdog as transport_watchdog
+from soundcloud.transport.exceptions import map_exception
+from soundcloud.transport.proxy import normalize_proxies
 
-from servers import FaultContext, FaultServer
+from servers import SERVER, FaultContext, FaultServer, RequestServer, wait_until
 
 TIMEOUT = Timeout(5)
 
@@ -104,108 +101,26 @@ def deadline_threads() -> List[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "soundcloud-deadline" and t.is_alive()]
 
 
-class KeepAliveServer:
-    """A tiny HTTP/1.1 keep-alive server that reports when the client closes a connection.
+class KeepAliveServer(RequestServer):
+    """HTTP/1.1 keep-alive: every request gets ``200 {"n": <request number>}``.
 
-    Every request gets ``200 {"n": <request number>}``. ``wait_closed(n)`` blocks until
-    ``n`` connections were closed by the client (EOF seen), so tests can observe
-    ``close()`` without sleeping.
+    The base server observes the rest: ``connections`` accepted, and ``closed_by_client``
+    (the client closed a connection: the server read its FIN), so tests see ``close()``
+    without sleeping.
     """
 
-    def __init__(self) -> None:
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.port = int(self._listener.getsockname()[1])
-        self.url = "http://127.0.0.1:%d" % self.port
-        self._cond = threading.Condition()
-        self.accepted = 0
-        self.closed = 0
-        self.requests = 0
-        self._socks: List[socket.socket] = []
-        self._threads: List[threading.Thread] = []
-        self._stopping = False
-        accept = threading.Thread(target=self._accept, daemon=True)
-        accept.start()
-        self._threads.append(accept)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            conn.settimeout(10)
-            with self._cond:
-                if self._stopping:
-                    conn.close()
-                    return
-                self.accepted += 1
-                self._socks.append(conn)
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = conn.recv(65536)
-                    if not data:
-                        with self._cond:
-                            self.closed += 1
-                            self._cond.notify_all()
-                        return
-                    buffer += data
-                head, _, buffer = buffer.partition(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(buffer) < length:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                buffer = buffer[length:]
-                with self._cond:
-                    self.requests += 1
-                    number = self.requests
-                body = b'{"n": %d}' % number
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                    % (len(body), body)
-                )
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def wait_closed(self, count: int, timeout: float = 5.0) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: self.closed >= count, timeout)
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            socks = list(self._socks)
-        for sock in [self._listener] + socks:  # shutdown() wakes threads blocked in accept/recv
-            try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for thread in self._threads:
-            thread.join(5)
-        self._listener.close()
+    def answer(self, ctx: FaultContext) -> bool:
+        return ctx.respond(200, b'{"n": %d}' % ctx.hit, [("Content-Type", "application/json")])
 
 
 @pytest.fixture
 def keepalive_server() -> Iterator[KeepAliveServer]:
-    server = KeepAliveServer()
-    yield server
-    server.stop()
+    with KeepAliveServer() as server:
+        yield server
+
+
+def wait_closed_by_client(server: KeepAliveServer, count: int) -> None:
+    wait_until(lambda: server.closed_by_client >= count, message="the client closed %d connection(s)" % count)
 
 
 # -- Timeout and Request --------------------------------------------------------------------
@@ -259,7 +174,7 @@ def test_bad_urls_are_value_errors_and_send_nothing(make_transport: Any, fault_s
 
 
 def test_split_url() -> None:
-    split = transport_module._split_url
+    split = transport_connection._split_url
     assert split("http://h:1/a/b?x=1#frag") == ("http://h:1", "/a/b?x=1")
     assert split("https://h") == ("https://h", "/")
     assert split("http://h?x=1") == ("", "")
@@ -338,12 +253,12 @@ def test_transport_close_releases_connections(make_transport: Any, keepalive_ser
     transport, _ = make_transport()
     assert fetch(transport, "GET", keepalive_server.url + "/a")[:2] == (200, b'{"n": 1}')
     assert fetch(transport, "GET", keepalive_server.url + "/b")[:2] == (200, b'{"n": 2}')
-    assert keepalive_server.accepted == 1
+    assert keepalive_server.connections == 1
     transport.close()
-    assert keepalive_server.wait_closed(1)
+    wait_closed_by_client(keepalive_server, 1)
     # Still usable: it reconnects.
     assert fetch(transport, "GET", keepalive_server.url + "/c")[:2] == (200, b'{"n": 3}')
-    assert keepalive_server.accepted == 2
+    assert keepalive_server.connections == 2
 
 
 def test_response_in_flight_during_close_is_not_pooled(make_transport: Any, keepalive_server: KeepAliveServer) -> None:
@@ -351,19 +266,19 @@ def test_response_in_flight_during_close_is_not_pooled(make_transport: Any, keep
     response = send(transport, "GET", keepalive_server.url + "/a")
     transport.close()
     assert response.read_all() == b'{"n": 1}'
-    assert keepalive_server.wait_closed(1)
+    wait_closed_by_client(keepalive_server, 1)
 
 
 def test_client_context_manager_and_close_release_connections(keepalive_server: KeepAliveServer) -> None:
     with soundcloud.Client(client_id="id", api_url=keepalive_server.url, proxies={}) as client:
         assert client.get("/x").n == 1
         assert client.get("/y").n == 2
-    assert keepalive_server.accepted == 1
-    assert keepalive_server.wait_closed(1)
+    assert keepalive_server.connections == 1
+    wait_closed_by_client(keepalive_server, 1)
     client = soundcloud.Client(client_id="id", api_url=keepalive_server.url, proxies={})
     assert client.get("/z").n == 3
     client.close()
-    assert keepalive_server.wait_closed(2)
+    wait_closed_by_client(keepalive_server, 2)
 
 
 def test_pool_keeps_at_most_pool_size_idle(make_transport: Any, keepalive_server: KeepAliveServer) -> None:
@@ -371,11 +286,12 @@ def test_pool_keeps_at_most_pool_size_idle(make_transport: Any, keepalive_server
     responses = [send(transport, "GET", keepalive_server.url + "/%d" % i) for i in range(4)]
     for response in responses:
         response.read_all()
-    assert keepalive_server.accepted == 4
-    assert keepalive_server.wait_closed(2)  # two were closed on release
+    assert keepalive_server.connections == 4
+    wait_closed_by_client(keepalive_server, 2)  # two were closed on release
     for i in range(2):
         fetch(transport, "GET", keepalive_server.url + "/again")
-    assert keepalive_server.accepted == 4
+    assert keepalive_server.connections == 4
+    assert keepalive_server.closed_by_client == 2  # the two kept idle were reused, not closed
 
 
 # -- stale keep-alive connections ---------------------------------------------------------
@@ -395,18 +311,17 @@ def test_get_on_a_connection_the_server_closed_is_replayed(make_transport: Any, 
     assert waits.waits == []
 
 
-def idle_socket(transport: HTTPTransport, base_url: str) -> socket.socket:
-    """The socket of the one idle pooled connection to ``base_url`` (white-box)."""
-    (connection,) = transport._routes[base_url].pool._idle
-    assert connection.sock is not None
-    return connection.sock
+def wait_for_fin(server: FaultServer, number: int) -> None:
+    """Block until the server closed connection ``number`` and the client's TCP acknowledged
+    its FIN: from then on the client's idle socket shows the close."""
+    wait_until(lambda: server.closed_by(number) == SERVER, message="the FIN of connection %d got through" % number)
 
 
 def test_post_never_goes_out_on_a_connection_the_server_closed(make_transport: Any, fault_server: FaultServer) -> None:
     transport, _ = make_transport()
     assert fetch(transport, "GET", fault_server.url + "/close-after-response")[0] == 200
     # Wait for the server's FIN to reach the pooled connection (the condition itself).
-    assert select.select([idle_socket(transport, fault_server.url)], [], [], 5)[0]
+    wait_for_fin(fault_server, fault_server.requests[-1].connection)
     # The idle check sees it, so the POST takes a fresh connection and goes out once.
     status, _, _ = fetch(transport, "POST", fault_server.url + "/echo", b"x=1")
     assert status == 200
@@ -971,7 +886,7 @@ def test_timeout_repr_and_equality() -> None:
 
 
 def test_transport_base_class() -> None:
-    base = transport_module.Transport()
+    base = transport_base.Transport()
     with pytest.raises(NotImplementedError):
         base.handle_request(Request("GET", "http://h/", {}))
     base.close()
@@ -1047,7 +962,7 @@ def test_stream_read_after_the_deadline(make_transport: Any, fault_server: Fault
 
 
 def test_watchdog_units() -> None:
-    watchdog = transport_module._Watchdog()
+    watchdog = transport_watchdog._Watchdog()
     a, b = socket.socketpair()
     try:
         early = watchdog.arm(0.05)  # fires with no socket attached
@@ -1068,16 +983,19 @@ def test_watchdog_units() -> None:
         watchdog.close()
         a.close()
         b.close()
-    transport_module._shutdown(a)  # a closed socket: nothing happens
+    transport_watchdog._shutdown(a)  # a closed socket: nothing happens
 
 
 def test_route_cache_is_bounded_and_shares_pools(make_transport: Any, fault_server: FaultServer) -> None:
     transport, _ = make_transport()
     host_port = fault_server.host_port
-    for i in range(transport_module.MAX_ROUTES + 5):
+    # Twice as many route keys (one per userinfo) as the cache holds: it is emptied on the
+    # way, and every request still goes on the one pooled connection to the one origin.
+    routes = 2 * transport_http.MAX_ROUTES + 5
+    for i in range(routes):
         assert fetch(transport, "GET", "http://user%d@%s/json" % (i, host_port))[0] == 200
-    assert len(transport._routes) <= transport_module.MAX_ROUTES
-    assert len(transport._pools) == 1 and fault_server.connections == 1  # one origin, one pool
+    assert fault_server.connections == 1  # one origin, one pool, whatever the route cache did
+    assert {r.connection for r in fault_server.requests} == {1} and fault_server.count() == routes
     assert fetch(transport, "GET", "http://%s?x=1" % host_port)[0] == 200  # no path: not cached
     assert fault_server.requests[-1].target == "/?x=1"
 
@@ -1092,7 +1010,7 @@ def test_unreadable_ca_bundle_is_a_connect_error(make_transport: Any, tmp_path: 
 
 
 def test_retry_classification() -> None:
-    retryable = transport_module._is_retryable_error
+    retryable = transport_retry._is_retryable_error
     assert retryable(ConnectionRefusedError(), "connect")
     assert retryable(socket.timeout(), "connect")
     assert not retryable(socket.gaierror(-2, "unknown"), "connect")

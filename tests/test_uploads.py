@@ -9,15 +9,13 @@ import io
 import os
 import re
 import socket
-import struct
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
 
 import soundcloud
-from servers import SocketServer
+from servers import SocketServer, wait_until
 from soundcloud import UploadInterruptedError
 
 if TYPE_CHECKING:
@@ -199,56 +197,75 @@ def test_unseekable_stream_is_refused_before_sending(fake: "FakeSoundCloud", cli
 # -- a connection reset in the middle of the body --------------------------------------------------
 
 
+class UploadSeen(NamedTuple):
+    """What an :class:`UploadServer` saw of one request."""
+
+    head: bytes
+    declared: int  # its Content-Length
+    received: int  # body bytes that arrived
+
+
 class UploadServer(SocketServer):
     """A raw-socket server on 127.0.0.1 that records each request's head and how many body
     bytes arrived. With ``reset_after`` it resets the connection (SO_LINGER 0: a TCP RST, no
     response) once that many body bytes arrived; otherwise it reads the whole declared body
-    (or until the client hangs up) and answers 201 ``{}`` when it got all of it."""
+    (or until the client hangs up) and answers 201 ``{}`` when it got all of it (and resets
+    when it did not)."""
+
+    kind = "upload"
 
     def __init__(self, reset_after: Optional[int] = None) -> None:
-        self.reset_after = reset_after
-        self.heads: List[bytes] = []
-        self.received: List[int] = []
-        self.declared: List[int] = []
-        self.handled = threading.Semaphore(0)  # released once per finished connection
-        self._lock = threading.Lock()
         super().__init__()
+        self.reset_after = reset_after
 
-    def serve(self, conn: socket.socket) -> None:
-        conn.settimeout(TIMEOUT)
-        reset = True
+    @property
+    def heads(self) -> List[bytes]:
+        return [seen.head for seen in self.requests]
+
+    @property
+    def received(self) -> List[int]:
+        return [seen.received for seen in self.requests]
+
+    @property
+    def declared(self) -> List[int]:
+        return [seen.declared for seen in self.requests]
+
+    def handle(self, conn: socket.socket, number: int) -> None:
         try:
-            buffer = b""
-            while b"\r\n\r\n" not in buffer:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                buffer += data
-            head, _, rest = buffer.partition(b"\r\n\r\n")
-            match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
-            declared = int(match.group(1)) if match else 0
-            limit = declared if self.reset_after is None else min(declared, self.reset_after)
-            got = len(rest)
-            while got < limit:
-                data = conn.recv(65536)
-                if not data:
-                    break
-                got += len(data)
-            with self._lock:
-                self.heads.append(head)
-                self.received.append(got)
-                self.declared.append(declared)
-            if self.reset_after is None and got == declared:
-                reset = False
-                conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+            if self._answered(conn):
+                return  # the base server closes the connection with a FIN
         except OSError:
             pass
-        finally:
-            if reset:
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
-            self.handled.release()
+        self._abort(number)
+
+    def _answered(self, conn: socket.socket) -> bool:
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            data = conn.recv(65536)
+            if not data:
+                return False
+            buffer += data
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        match = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+        declared = int(match.group(1)) if match else 0
+        limit = declared if self.reset_after is None else min(declared, self.reset_after)
+        got = len(rest)
+        while got < limit:
+            data = conn.recv(65536)
+            if not data:
+                break
+            got += len(data)
+        self._record(UploadSeen(head, declared, got))
+        if self.reset_after is not None or got != declared:
+            return False
+        conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+        return True
+
+
+def wait_finished(server: UploadServer) -> None:
+    """Block until the server is done with the (one) upload connection."""
+    wait_until(lambda: server.closed_connections >= 1, TIMEOUT, "the upload server finished the connection")
 
 
 @pytest.fixture
@@ -277,7 +294,7 @@ def test_reset_mid_upload_is_not_retried(big_file: Path, method: str, retry: Opt
         assert "not retried" in message
         assert "body" in message
     # The server saw the request once (never a second attempt), and only part of its body.
-    assert server.handled.acquire(timeout=TIMEOUT)
+    wait_finished(server)
     assert len(server.heads) == 1
     assert server.heads[0].startswith(method.upper().encode() + b" /tracks ")
     assert server.received[0] < big_file.stat().st_size
@@ -302,7 +319,7 @@ def test_file_truncated_during_upload_stops_it(tmp_path: Path) -> None:
         with client, pytest.raises(UploadInterruptedError, match=r"ended after 1000 of the 524288 bytes") as caught:
             client.post("/tracks", track={"title": "t", "asset_data": path}, progress=shrink)
         assert "not retried" in str(caught.value)
-        assert server.handled.acquire(timeout=TIMEOUT)
+        wait_finished(server)
     # The body stopped short of its Content-Length: the server cannot take it as complete.
     assert len(server.heads) == 1
     assert server.received[0] < server.declared[0]
@@ -315,6 +332,6 @@ def test_well_behaved_upload_server_gets_all_of_it(tmp_path: Path) -> None:
     with UploadServer() as server:
         with soundcloud.Client(access_token="token", api_url=server.url, timeout=TIMEOUT) as client:
             assert client.post("/tracks", track={"title": "t", "asset_data": path}).status_code == 201
-        assert server.handled.acquire(timeout=TIMEOUT)
+        wait_finished(server)
     assert server.received == server.declared
     assert server.declared[0] > path.stat().st_size
