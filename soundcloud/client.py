@@ -27,7 +27,7 @@ from typing import (
     Tuple,
     Union,
 )
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from ._log import get_logger
 from ._version import __version__
@@ -680,6 +680,8 @@ class Client:
         Range request when the server supports it. Returns the size of the finished file
         (resumed bytes included).
         """
+        # On first use: media.download compiles its patterns on import (0.7 ms, about 6% of
+        # `import soundcloud`), which only downloads need.
         from .media.download import download
 
         return download(self, source, target, progress=progress, resume=resume)
@@ -711,8 +713,6 @@ def _read_error_body(response: Response) -> bytes:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 

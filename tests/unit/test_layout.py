@@ -58,12 +58,6 @@ LAZY_IMPORTS: Dict[str, str] = {
     "heapq": "the watchdog's timer heap only once a total deadline is used",
     "mimetypes": "guessing a Content-Type only for an upload without one",
     "email.utils": "HTTP dates only in a Retry-After that is not a number",
-    "email.parser": "parsing multipart only in the fake",
-    "webbrowser": "opening a browser only for the loopback login",
-    "http.server": "the loopback callback server only for the loopback login",
-    "html": "escaping the loopback login's page only when it is served",
-    "urllib.parse": "cheap and always loaded; allowed inside helpers that quote once",
-    "platform": "the User-Agent's platform only when a client is built",
 }
 
 # The loopback login and the media download are imported by the client when first used:
@@ -254,12 +248,14 @@ def test_no_hand_written_module_is_too_long() -> None:
 def test_every_lazy_import_has_a_measured_reason() -> None:
     modules = {name for name, _ in _sources()}
     unexplained = []
+    used: Set[str] = set()
     for module, path in _sources():
         if module.startswith(("soundcloud.cli", "soundcloud.testing")):
             continue  # never imported by `import soundcloud`
         for name, line, lazy, _ in _imports(module, path):
             if not lazy or name == "__future__":
                 continue
+            used.add(name)
             if name in modules or name.startswith("soundcloud."):
                 if name not in LAZY_PACKAGE_IMPORTS and not any(
                     name.startswith(allowed + ".") for allowed in LAZY_PACKAGE_IMPORTS
@@ -268,6 +264,7 @@ def test_every_lazy_import_has_a_measured_reason() -> None:
             elif name not in LAZY_IMPORTS:
                 unexplained.append(f"{module}:{line} imports {name} lazily")
     assert unexplained == []
+    assert sorted(set(LAZY_IMPORTS) - used) == [], "reasons for lazy imports that no longer exist"
 
 
 def test_compiled_module_list_names_real_modules() -> None:

@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 if not (BENCH / "run.py").exists():  # the suite also runs from a copy of tests/ against wheels
     pytest.skip("benchmarks/ is not next to this tests/ directory", allow_module_level=True)
 if str(BENCH) not in sys.path:

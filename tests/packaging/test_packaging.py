@@ -41,7 +41,7 @@ from soundcloud._compiled import COMPILED_MODULES
 if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud
 
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
 # The build tests need the project itself, not only a copy of tests/.
 HAS_SOURCE = all(
     (SOURCE_ROOT / name).is_file()

@@ -891,9 +891,9 @@ def test_compiled_guard_and_report_header() -> None:
     names = ("soundcloud.client", "soundcloud.transport.http", "soundcloud.encoding", "soundcloud.resources")
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
     compiled = all(str(importlib.import_module(n).__file__).endswith(suffixes) for n in names)
-    tests_dir = Path(__file__).resolve().parent
+    tests_dir = Path(__file__).resolve().parents[1]
     env = dict(os.environ, SOUNDCLOUD_EXPECT_COMPILED="1")
-    command = [sys.executable, "-m", "pytest", str(tests_dir / "test_servers.py"), "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", str(Path(__file__).resolve()), "-p", "no:cacheprovider"]
     command += ["-k", "test_environment_is_isolated"]
     result = subprocess.run(
         command, cwd=str(tests_dir.parent), env=env, capture_output=True, text=True, timeout=120
