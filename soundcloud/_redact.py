@@ -68,10 +68,14 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
 
 
 def redact_json(data: Any) -> Any:
-    """A copy of decoded JSON with the values of secret keys replaced (for reprs)."""
+    """A copy of decoded JSON with the string values of secret keys replaced (for reprs).
+
+    Only strings are secrets: SoundCloud's error bodies carry a numeric ``code`` (the HTTP
+    status), which stays visible, while an authorization ``code`` is a string.
+    """
     if isinstance(data, dict):
         return {
-            key: (REDACTED if key in SECRET_NAMES and value else redact_json(value))
+            key: (REDACTED if key in SECRET_NAMES and isinstance(value, str) and value else redact_json(value))
             for key, value in data.items()
         }
     if isinstance(data, list):

@@ -5,6 +5,8 @@
   cannot leak into a result (environment only: no code is patched).
 - ``fake`` (soundcloud.testing.FakeSoundCloud), ``tls_server``, ``proxy``,
   ``auth_proxy`` and ``fault_server`` each start a fresh server and stop it at teardown.
+- ``clock`` (a :class:`servers.Clock` moved by hand), ``timed`` (a fake SoundCloud on that
+  clock, seeded with 5 tracks) and ``token`` (a user token issued by ``fake``).
 - ``SOUNDCLOUD_EXPECT_COMPILED=1`` makes the run fail at once unless the mypyc-compiled
   modules are extension modules, and the report header always names the ``soundcloud``
   files under test, so a run against an installed wheel shows it is not testing the
@@ -26,7 +28,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:  # `import servers` works in any --import-mode
     sys.path.insert(0, str(TESTS_DIR))
 
-from servers import FaultServer, ForwardProxy, TLSServer  # noqa: E402
+from servers import PROXY_CREDENTIALS, Clock, FaultServer, ForwardProxy, TLSServer  # noqa: E402
 
 if TYPE_CHECKING:
     import trustme
@@ -55,9 +57,6 @@ CLEARED_ENV = (
     "SOUNDCLOUD_CLIENT_ID",
     "SOUNDCLOUD_CLIENT_SECRET",
 )
-
-#: Credentials the ``auth_proxy`` fixture requires.
-PROXY_CREDENTIALS = ("proxy-user", "proxy-pass")
 
 
 def is_extension_module(path: Optional[str]) -> bool:
@@ -125,6 +124,24 @@ def fake() -> Iterator["FakeSoundCloud"]:
 
     with FakeSoundCloud() as server:
         yield server
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def timed(clock: Clock) -> Iterator["FakeSoundCloud"]:
+    from soundcloud.testing import FakeSoundCloud  # imported late: written in parallel
+
+    with FakeSoundCloud(clock=clock, tracks=5) as sc:
+        yield sc
+
+
+@pytest.fixture
+def token(fake: "FakeSoundCloud") -> str:
+    return fake.issue_token()
 
 
 @pytest.fixture(scope="session")

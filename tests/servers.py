@@ -17,7 +17,20 @@
 - :class:`FaultServer`: a :class:`RequestServer` whose paths each produce one protocol
   fault (resets, truncated bodies, broken chunking, stalls, drips, retryable statuses,
   garbage, oversize answers) next to a well-behaved keep-alive JSON answer.
+- :class:`KeepAliveServer`: a :class:`RequestServer` numbering its keep-alive answers, and
+  :class:`ScriptedServer`: plays a ``script(conn, stop)`` on each raw connection (with
+  :func:`read_head`), for misbehaving proxies and TLS peers. Both for ``tests/transport/``,
+  whose client-side helpers are in transport_helpers.py.
 - :func:`wait_until`: the one way a test waits for a condition (bounded, polling).
+- :func:`call` (and :func:`form`), :class:`Reply`, :func:`assert_api_error` and
+  :class:`Clock`: one plain ``http.client`` exchange per call and an injectable clock,
+  for the fake SoundCloud's own tests (``tests/fake/``), which pin the fake down byte by
+  byte without the client library.
+- :class:`ScriptedAuthServer`, the ``TIMEOUT`` and ``UNRESERVED`` constants and the
+  client-side helpers at the end (:func:`make_client`, :func:`logged_in`, :func:`authorize`,
+  :func:`client_for`, ...) with the fixtures a test module imports along with them
+  (:func:`close_opened` closes what they opened; ``tests/client/conftest.py`` calls it after
+  each test), shared by the client's tests (``tests/client/``).
 
 Like urllib3's dummyserver: every server listens on an ephemeral port of 127.0.0.1,
 ``start()`` returns only once the accept loop runs, every thread is a daemon, every
@@ -34,13 +47,16 @@ Tests observe a client's connection handling from here, never from the client's 
 state: ``server.connections`` (accepted), ``WireRequest.connection`` (which connection a
 request came on), ``server.closed_by(n)`` / ``closed_by_client`` / ``closed_by_server``.
 
-Nothing here touches the ``soundcloud`` package: these are the peers it is tested against.
+The servers never touch the ``soundcloud`` package: they are the peers it is tested against.
+Only the client-side helpers at the end use it, and they import it when called (conftest
+imports this module before any test runs, whatever state the package is in).
 """
 
 from __future__ import annotations
 
 import base64
 import http
+import http.client
 import http.server
 import ipaddress
 import json
@@ -54,6 +70,8 @@ import struct
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections import deque
 from dataclasses import dataclass
 from typing import (
@@ -75,26 +93,54 @@ from typing import (
     TypeVar,
     Union,
 )
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
 if TYPE_CHECKING:
     import trustme
 
+    import soundcloud
+    from soundcloud.transport import HTTPTransport
+
 __all__ = [
+    "CALL_TIMEOUT",
     "CLIENT",
+    "Clock",
     "FAULT_SCENARIOS",
-    "RESET",
-    "SERVER",
-    "STOPPED",
     "FaultContext",
     "FaultServer",
     "ForwardProxy",
+    "KeepAliveServer",
+    "PROXY_CREDENTIALS",
     "ProxyRequest",
+    "RESET",
+    "Reply",
     "RequestServer",
+    "SERVER",
+    "STOPPED",
+    "Script",
+    "ScriptedAuthServer",
+    "ScriptedServer",
     "SocketServer",
+    "TIMEOUT",
     "TLSServer",
+    "UNRESERVED",
     "WireRequest",
+    "assert_api_error",
+    "authorize",
+    "call",
+    "client_for",
+    "close_opened",
+    "form",
+    "form_of",
+    "last",
+    "logged_in",
+    "make_client",
     "make_client_context",
+    "opened",
+    "read_head",
+    "token_requests",
+    "transport",
+    "user_client",
     "wait_until",
 ]
 
@@ -1021,6 +1067,10 @@ def _loopback_address(host: str) -> Optional[str]:
     return str(address) if address.is_loopback else None
 
 
+#: Credentials the ``auth_proxy`` fixture (conftest.py) requires.
+PROXY_CREDENTIALS = ("proxy-user", "proxy-pass")
+
+
 class ForwardProxy(SocketServer):
     """A forward HTTP proxy: absolute-form requests and CONNECT tunnels, loopback only.
 
@@ -1743,3 +1793,253 @@ class FaultServer(RequestServer):
         name = path.split("/")[1] if path.startswith("/") else ""
         name = name or "json"
         return name, self.scenarios.get(name, _scenario_unknown)
+
+
+class KeepAliveServer(RequestServer):
+    """HTTP/1.1 keep-alive: every request gets ``200 {"n": <request number>}``.
+
+    The base server observes the rest: ``connections`` accepted, and ``closed_by_client``
+    (the client closed a connection: the server read its FIN), so tests see ``close()``
+    without sleeping.
+    """
+
+    def answer(self, ctx: FaultContext) -> bool:
+        return ctx.respond(200, b'{"n": %d}' % ctx.hit, [("Content-Type", "application/json")])
+
+
+#: ``script(conn, stop)`` plays one connection; it may return the socket it wrapped (TLS)
+#: for the server to close, and ``stop`` is set at teardown so scripted delays end early.
+Script = Callable[[socket.socket, threading.Event], Optional[socket.socket]]
+
+
+class ScriptedServer(SocketServer):
+    """Runs ``script(conn, stop)`` for each connection on 127.0.0.1, in its thread.
+
+    The base server counts connections and closes each one when its script returns (or
+    leaves it to a script that closed it itself, e.g. with a reset).
+    """
+
+    kind = "scripted"
+
+    def __init__(self, script: Script) -> None:
+        super().__init__()
+        self.script = script
+
+    def handle(self, conn: socket.socket, number: int) -> None:
+        wrapped = self.script(conn, self.stopping)
+        if wrapped is not None:
+            self._upgrade(number, wrapped)
+
+
+def read_head(conn: socket.socket) -> bytes:
+    """Read from ``conn`` (in a script) until a whole message head, or the end; return it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+# --------------------------------------------------------------------------------------
+# Plain HTTP exchanges for the fake SoundCloud's own tests (tests/fake/).
+
+#: Socket timeout of the connections :func:`call` opens, in seconds.
+CALL_TIMEOUT = 5.0
+
+
+class Clock:
+    """An injectable clock that tests move by hand, shared by a fake SoundCloud and the client
+    under test."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: Dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+def call(
+    url: str,
+    method: str = "GET",
+    *,
+    headers: Optional[Mapping[str, str]] = None,
+    body: Optional[bytes] = None,
+    token: Optional[str] = None,
+    conn: Optional[http.client.HTTPConnection] = None,
+) -> Reply:
+    """One HTTP exchange; a fresh connection unless ``conn`` is given."""
+    parts = urlsplit(url)
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"OAuth {token}"
+    own = conn is None
+    connection = conn or http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=CALL_TIMEOUT)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection.request(method, target, body=body, headers=sent)
+        response = connection.getresponse()
+        data = response.read()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, data)
+    finally:
+        if own:
+            connection.close()
+
+
+def form(url: str, fields: Mapping[str, str], **kwargs: Any) -> Reply:
+    headers = dict(kwargs.pop("headers", {}))
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return call(url, "POST", headers=headers, body=urlencode(fields).encode(), **kwargs)
+
+
+def assert_api_error(reply: Reply, code: int, status: str) -> Dict[str, Any]:
+    assert reply.status == code
+    assert reply.headers["content-type"] == "application/json; charset=utf-8"
+    payload: Dict[str, Any] = reply.json()
+    assert payload["code"] == code
+    assert payload["message"] == status
+    assert payload["status"] == status
+    assert payload["link"] == "https://developers.soundcloud.com/docs/api/explorer/open-api"
+    assert payload["error"] is None
+    assert isinstance(payload["errors"][0]["error_message"], str)
+    return payload
+
+
+# --------------------------------------------------------------------------------------
+# The client side: helpers of the client's tests (tests/client/, tests/unit/).
+#
+# They import ``soundcloud`` when called, never at module level. A test module imports the
+# fixtures it needs from here with the helpers (pytest registers a fixture in the module that
+# imports it): :func:`close_opened` closes, after each test, what :func:`make_client` /
+# :func:`client_for` and their kin opened.
+
+#: The client timeout of the client's tests, in seconds.
+TIMEOUT = 5.0
+
+#: RFC 3986 unreserved characters: all a PKCE code verifier or a state may contain.
+UNRESERVED = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+#: Clients and transports made by :func:`make_client` and :func:`transport`.
+_open: List[Any] = []
+
+#: Clients made by :func:`client_for` and :func:`opened`.
+_open_clients: List[soundcloud.Client] = []
+
+
+def close_opened() -> None:
+    """Close every client and transport the helpers below opened (after each client test)."""
+    while _open:
+        _open.pop().close()
+    while _open_clients:
+        _open_clients.pop().close()
+
+
+class ScriptedAuthServer(RequestServer):
+    """An authorization server that answers every request with one fixed response, then
+    closes the connection. ``requests`` records what it received."""
+
+    kind = "auth"
+
+    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+        super().__init__()
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+
+    def answer(self, ctx: FaultContext) -> bool:
+        return ctx.respond(self.status, self.body, [("Content-Type", self.content_type)], keep_alive=False)
+
+
+def transport() -> HTTPTransport:
+    from soundcloud.transport import HTTPTransport
+
+    made = HTTPTransport()
+    _open.append(made)
+    return made
+
+
+def make_client(fake: Any, **kwargs: Any) -> soundcloud.Client:
+    """A client of ``fake``, closed after the test (its transport too, even when it fails)."""
+    import soundcloud
+
+    kwargs.setdefault("client_id", fake.client_id)
+    kwargs.setdefault("api_url", fake.api_url)
+    kwargs.setdefault("auth_url", fake.auth_url)
+    kwargs.setdefault("timeout", TIMEOUT)
+    kwargs.setdefault("transport", transport())
+    client = soundcloud.Client(**kwargs)
+    _open.append(client)
+    return client
+
+
+def authorize(url: str) -> Tuple[str, str]:
+    """Play the browser at the fake's /authorize; return the code and state it redirects with."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect)
+    try:
+        with opener.open(url, timeout=TIMEOUT) as response:
+            raise AssertionError(f"/authorize answered {response.status}, not a redirect")
+    except urllib.error.HTTPError as redirect:
+        with redirect:
+            assert redirect.code == 302, redirect.read()
+            location = redirect.headers["Location"]
+    query = dict(parse_qsl(urlsplit(location).query))
+    assert "error" not in query, query
+    return query["code"], query["state"]
+
+
+def logged_in(fake: Any, **kwargs: Any) -> soundcloud.Client:
+    """A client that went through authorize and exchange (the README flow)."""
+    kwargs.setdefault("redirect_uri", fake.redirect_uri)
+    client = make_client(fake, **kwargs)
+    code, state = authorize(client.authorize_url())
+    client.exchange_token(code, state=state)
+    return client
+
+
+def form_of(request: Any) -> Dict[str, str]:
+    return dict(parse_qsl(request.body.decode("ascii"), keep_blank_values=True))
+
+
+def token_requests(fake: Any) -> List[Any]:
+    return [r for r in fake.requests_to("auth") if r.path == "/oauth/token"]
+
+
+def client_for(fake: Any, **kwargs: Any) -> soundcloud.Client:
+    import soundcloud
+
+    kwargs.setdefault("api_url", fake.api_url)
+    kwargs.setdefault("auth_url", fake.auth_url)
+    kwargs.setdefault("timeout", TIMEOUT)
+    return opened(soundcloud.Client(**kwargs))
+
+
+def opened(client: soundcloud.Client) -> soundcloud.Client:
+    """Close ``client`` after the test (its pooled sockets would warn otherwise)."""
+    _open_clients.append(client)
+    return client
+
+
+def user_client(fake: Any, **kwargs: Any) -> soundcloud.Client:
+    return client_for(fake, access_token=fake.issue_token(), **kwargs)
+
+
+def last(fake: Any, server: str = "api") -> Any:
+    return [r for r in fake.requests if r.server == server][-1]

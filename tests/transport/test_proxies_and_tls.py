@@ -1,46 +1,26 @@
 """TLS and proxies with connection reuse: certificates from a CA made at test time (trustme),
-a real forward proxy for absolute-form HTTP and CONNECT tunnels, connections counted at the
-servers. Nothing leaves 127.0.0.1."""
+a real forward proxy for absolute-form HTTP and CONNECT tunnels, proxies from the
+environment and NO_PROXY, an unreadable CA bundle, and misbehaving proxies and TLS peers;
+connections counted at the servers. Nothing leaves 127.0.0.1. (A TLS connection the server
+closed is in test_keepalive.py, with the other stale keep-alive tests.)"""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable
 
 import pytest
 
 import soundcloud
 from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
+from soundcloud.transport.proxy import normalize_proxies
 
-from conftest import PROXY_CREDENTIALS
-from servers import SERVER, FaultServer, ForwardProxy, SocketServer, TLSServer, wait_until
-
-TIMEOUT = Timeout(5)
-TOKEN = "tls-proxy-token-never-in-clear"
-
-
-@pytest.fixture
-def clients() -> Iterator[Callable[..., soundcloud.Client]]:
-    made: List[soundcloud.Client] = []
-
-    def make(**kwargs: Any) -> soundcloud.Client:
-        kwargs.setdefault("timeout", TIMEOUT)
-        kwargs.setdefault("access_token", TOKEN)
-        client = soundcloud.Client(**kwargs)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
-
-
-class Waits(List[float]):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
+from servers import PROXY_CREDENTIALS, FaultServer, ForwardProxy, TLSServer, read_head
+from transport_helpers import TIMEOUT, Waits, closed_port, fetch, send
+from transport_helpers import TLS_TOKEN as TOKEN
 
 
 # -- TLS ------------------------------------------------------------------------------------
@@ -127,6 +107,15 @@ def test_verify_ssl_with_a_ca_directory(
     assert client.get("/json").ok is True
 
 
+def test_unreadable_ca_bundle_is_a_connect_error(make_transport: Any, tmp_path: Any) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate")
+    transport, waits = make_transport(verify=str(bundle))
+    with pytest.raises(soundcloud.ConnectError):
+        send(transport, "GET", "https://127.0.0.1:%d/" % closed_port())
+    assert waits.waits == []
+
+
 def test_https_to_http_redirect_is_refused(
     clients: Callable[..., soundcloud.Client], tls_server: TLSServer, fault_server: FaultServer
 ) -> None:
@@ -190,7 +179,7 @@ def test_http_proxy_credentials(
     assert PROXY_CREDENTIALS[1] not in str(caught.value)
 
 
-# -- HTTPS through a CONNECT tunnel ----------------------------------------------------------
+# -- HTTPS through a CONNECT tunnel ---------------------------------------------------------
 
 
 def test_https_through_one_connect_tunnel(
@@ -231,6 +220,9 @@ def test_connect_tunnel_refused_is_a_connect_error(
     assert auth_proxy.tunnels == 0 and tls_server.requests == []
 
 
+# -- proxies from the environment -----------------------------------------------------------
+
+
 def test_proxies_from_the_environment(
     clients: Callable[..., soundcloud.Client],
     tls_server: TLSServer,
@@ -247,55 +239,43 @@ def test_proxies_from_the_environment(
     assert proxy.tunnels == 1 and len(proxy.requests) == 1
 
 
-# -- misbehaving proxies and TLS peers ---------------------------------------------------------
+def test_environment_proxies_and_no_proxy(monkeypatch: pytest.MonkeyPatch, fault_server: FaultServer) -> None:
+    # An unreachable proxy in the environment: used unless NO_PROXY names the host.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % closed_port())
+    transport = HTTPTransport(max_retries=0)
+    try:
+        with pytest.raises(soundcloud.ConnectError):
+            send(transport, "GET", fault_server.url + "/json")
+    finally:
+        transport.close()
+    monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+    transport = HTTPTransport(max_retries=0)
+    try:
+        assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    finally:
+        transport.close()
+    # proxies={} ignores the environment entirely.
+    monkeypatch.delenv("NO_PROXY")
+    transport = HTTPTransport(max_retries=0, proxies={})
+    try:
+        assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    finally:
+        transport.close()
 
 
-#: ``script(conn, stop)`` plays one connection; it may return the socket it wrapped (TLS)
-#: for the server to close, and ``stop`` is set at teardown so scripted delays end early.
-Script = Callable[[socket.socket, threading.Event], Optional[socket.socket]]
+def test_proxy_corner_cases(monkeypatch: pytest.MonkeyPatch, fault_server: FaultServer) -> None:
+    with pytest.raises(ValueError, match="no host"):
+        normalize_proxies({"http": "http://:8080"})
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % closed_port())
+    monkeypatch.setenv("NO_PROXY", "*")
+    transport = HTTPTransport(max_retries=0)
+    try:
+        assert fetch(transport, "GET", fault_server.url + "/json")[0] == 200
+    finally:
+        transport.close()
 
 
-class ScriptedServer(SocketServer):
-    """Runs ``script(conn, stop)`` for each connection on 127.0.0.1, in its thread.
-
-    The base server counts connections and closes each one when its script returns (or
-    leaves it to a script that closed it itself, e.g. with a reset).
-    """
-
-    kind = "scripted"
-
-    def __init__(self, script: Script) -> None:
-        super().__init__()
-        self.script = script
-
-    def handle(self, conn: socket.socket, number: int) -> None:
-        wrapped = self.script(conn, self.stopping)
-        if wrapped is not None:
-            self._upgrade(number, wrapped)
-
-
-@pytest.fixture
-def scripted() -> Iterator[Callable[[Script], ScriptedServer]]:
-    servers: List[ScriptedServer] = []
-
-    def make(script: Script) -> ScriptedServer:
-        server = ScriptedServer(script).start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
-
-
-def read_head(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
+# -- misbehaving proxies and TLS peers ------------------------------------------------------
 
 
 def drip(conn: socket.socket, data: bytes, delay: float, stop: threading.Event) -> None:
@@ -382,69 +362,6 @@ def test_connect_request_names_the_origin(
     (connect,) = proxy.requests
     assert connect.target == "localhost:%d" % tls_server.port
     assert connect.headers["host"] == "localhost:%d" % tls_server.port
-
-
-@pytest.mark.parametrize("how", ["close_notify", "fin", "reset"])
-def test_tls_connection_the_server_closed_is_replayed(
-    clients: Callable[..., soundcloud.Client], scripted: Any, tls_ca: Any, how: str
-) -> None:
-    # Each connection answers one request with keep-alive promised, then goes away: at
-    # once with a TLS close_notify or a bare FIN, or with a reset when the next request
-    # comes. A GET that meets the dead connection goes again on a new one; a POST is never
-    # sent twice (it sees a close coming first; a reset it cannot see, and raises).
-    import ssl
-    import struct
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
-    served: List[bytes] = []
-
-    def one_request_then_close(conn: socket.socket, stop: threading.Event) -> Optional[socket.socket]:
-        tls = context.wrap_socket(conn, server_side=True)
-        try:
-            head = read_head(tls)
-            served.append(head.split(b" ", 1)[0])
-            # Read the body too: closing with unread data would send a reset, losing the answer.
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            received = len(head.partition(b"\r\n\r\n")[2])
-            while received < length:
-                received += len(tls.recv(65536) or b"x" * length)
-            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
-            if how == "close_notify":
-                tls.unwrap()
-            elif how == "reset":
-                served.append(read_head(tls).split(b" ", 1)[0] + b" (reset)")
-                tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                tls.close()
-                return None
-        except BaseException:
-            tls.close()
-            raise
-        return tls  # the server closes it: a FIN, and it sees the client's TCP acknowledge it
-
-    server = scripted(one_request_then_close)
-    waits = Waits()
-    with tls_ca.cert_pem.tempfile() as ca_file:
-        transport = HTTPTransport(proxies={}, verify=ca_file, max_retries=0, sleep=waits)
-        client = clients(api_url="https://localhost:%d" % server.port, transport=transport)
-        for _ in range(3):
-            assert client.get("/json").ok is True
-        if how == "reset":
-            with pytest.raises(soundcloud.ProtocolError):
-                client.post("/json", title="once")
-        else:
-            if how == "fin":  # wait for the FIN of the last connection to reach the client
-                last = server.connections
-                wait_until(lambda: server.closed_by(last) == SERVER, message="the FIN of connection %d got through" % last)
-            assert client.post("/json", title="once").ok is True
-        assert client.get("/json").ok is True
-        client.close()  # the server's last connection ends now, not at its join timeout
-    assert served.count(b"POST") + served.count(b"POST (reset)") == 1
-    assert waits == []
 
 
 def test_internationalised_host_names_go_to_the_proxy_in_punycode(

@@ -1,13 +1,14 @@
 """One client shared by many threads: nothing lost, nothing mixed up, deadlines that only
-ever cut their own request's connection, and stale keep-alive connections replayed under
-contention. Every thread is joined with a bound; a failure in a thread fails the test."""
+ever cut their own request's connection, and close() from another thread while requests
+run. Every thread is joined with a bound; a failure in a thread fails the test. (Stale
+keep-alive connections under contention are in test_keepalive.py.)"""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -16,33 +17,10 @@ from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 
 from servers import FaultServer
+from transport_helpers import run_threads
 
 THREADS = 16
 REQUESTS = 2000
-JOIN_TIMEOUT = 120.0
-
-
-def run_threads(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(index)`` in ``count`` threads started together; re-raise the first failure."""
-    errors: List[BaseException] = []
-    start = threading.Barrier(count)
-
-    def body(index: int) -> None:
-        try:
-            start.wait(10)
-            work(index)
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,), name="worker-%d" % i, daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + JOIN_TIMEOUT
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    assert not any(thread.is_alive() for thread in threads), "worker threads did not finish in time"
-    if errors:
-        raise errors[0]
 
 
 def test_sixteen_threads_two_thousand_mixed_requests(fake: Any) -> None:
@@ -122,23 +100,6 @@ def test_deadlines_under_contention_only_cut_their_own_request(fault_server: Fau
         client.close()
     assert len(cut) == 6 and all(0.25 < elapsed < 1.5 for elapsed in cut)
     assert fault_server.count("/json") == 480
-
-
-def test_stale_connections_under_contention(fault_server: FaultServer) -> None:
-    # Every answer closes its connection after promising keep-alive: each reused one is
-    # dead, and each GET is replayed on a fresh connection, never failing.
-    transport = HTTPTransport(proxies={}, max_retries=0)
-    client = soundcloud.Client(client_id="threads", api_url=fault_server.url, transport=transport, timeout=Timeout(5))
-
-    def work(index: int) -> None:
-        for _ in range(20):
-            assert client.get("/close-after-response").ok is True
-
-    try:
-        run_threads(8, work)
-    finally:
-        client.close()
-    assert fault_server.count("/close-after-response") == 160
 
 
 def test_close_while_threads_are_busy(fault_server: FaultServer) -> None:

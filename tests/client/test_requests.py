@@ -1,5 +1,9 @@
-"""The core client against the fake SoundCloud over loopback: URLs, verbs, encoding,
-credentials, responses, errors and redirects."""
+"""The client's requests against the fake SoundCloud over loopback: the README examples,
+construction and its option errors, each verb, parameters in the query or a form or JSON body,
+credentials placement (the token in the header, a lone client_id in the query), default headers,
+next_href passed straight in, responses wrapped as Resource and ResourceList with metadata,
+streams, and errors (status classes, parsed messages, HTML pages, bad JSON, refused
+connections, truncated bodies, stalls)."""
 
 from __future__ import annotations
 
@@ -7,51 +11,18 @@ import json
 import pickle
 import socket
 import sys
-from typing import Any, Dict, Iterator, List
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, Dict
+from urllib.parse import parse_qs
 
 import pytest
 
 import soundcloud
 from soundcloud import Resource, ResourceList, StreamResponse
 
-from servers import FaultContext, RequestServer
-
-TIMEOUT = 5.0
+from servers import TIMEOUT, client_for, last, opened, user_client
 
 
-_open_clients: List[soundcloud.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _open_clients:
-        _open_clients.pop().close()
-
-
-def client_for(fake: Any, **kwargs: Any) -> soundcloud.Client:
-    kwargs.setdefault("api_url", fake.api_url)
-    kwargs.setdefault("auth_url", fake.auth_url)
-    kwargs.setdefault("timeout", TIMEOUT)
-    return opened(soundcloud.Client(**kwargs))
-
-
-def opened(client: soundcloud.Client) -> soundcloud.Client:
-    """Close ``client`` after the test (its pooled sockets would warn otherwise)."""
-    _open_clients.append(client)
-    return client
-
-
-def user_client(fake: Any, **kwargs: Any) -> soundcloud.Client:
-    return client_for(fake, access_token=fake.issue_token(), **kwargs)
-
-
-def last(fake: Any, server: str = "api") -> Any:
-    return [r for r in fake.requests if r.server == server][-1]
-
-
-# -- the README examples -----------------------------------------------------------------
+# -- the README examples -------------------------------------------------------------------
 
 
 def test_readme_public_examples(fake: Any) -> None:
@@ -87,7 +58,7 @@ def test_readme_proxy_example_builds_a_client() -> None:
     client.close()
 
 
-# -- construction ------------------------------------------------------------------------
+# -- construction --------------------------------------------------------------------------
 
 
 def test_unknown_keyword_is_a_type_error_naming_it() -> None:
@@ -148,7 +119,7 @@ def test_client_repr_has_no_token() -> None:
     assert "s3cr3t" not in repr(client)
 
 
-# -- verbs, encoding, headers ------------------------------------------------------------
+# -- verbs, encoding, headers --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("verb", ["get", "post", "put", "patch", "delete", "head"])
@@ -269,7 +240,7 @@ def test_next_href_can_be_passed_straight_in(fake: Any) -> None:
     assert last(fake).query["client_id"] == [fake.client_id]
 
 
-# -- responses ---------------------------------------------------------------------------
+# -- responses -----------------------------------------------------------------------------
 
 
 def test_object_and_array_wrapping_with_metadata(fake: Any) -> None:
@@ -307,7 +278,7 @@ def test_stream_follows_to_the_cdn_without_the_token(fake: Any) -> None:
     assert token not in repr(cdn.headers)
 
 
-# -- errors ------------------------------------------------------------------------------
+# -- errors --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -392,69 +363,3 @@ def test_stalled_server_is_a_timeout(fake: Any) -> None:
     with pytest.raises(soundcloud.TimeoutError) as info:
         client.get("/_test/stall")
     assert isinstance(info.value, TimeoutError)
-
-
-# -- redirects ---------------------------------------------------------------------------
-
-
-def test_resolve_follows_the_302(fake: Any) -> None:
-    client = client_for(fake, client_id=fake.client_id)
-    track = client.get("/resolve", url="http://soundcloud.com/forss/flickermood")
-    hops = [r.path for r in fake.requests if r.server == "api"]
-    assert hops[0] == "/resolve" and hops[1].startswith("/tracks/")
-    assert track.title
-    unresolved = client.get("/resolve", url="http://soundcloud.com/forss/flickermood",
-                            allow_redirects=False)
-    assert unresolved.status_code == 302
-    assert unresolved.location.startswith(fake.api_url + "/tracks/")
-
-
-def test_redirect_loop_is_named(fake: Any) -> None:
-    client = client_for(fake, client_id=fake.client_id)
-    with pytest.raises(soundcloud.TooManyRedirectsError, match="loop"):
-        client.get("/_test/loop")
-
-
-def test_post_redirects_are_not_followed(fake: Any) -> None:
-    client = user_client(fake)
-    result = client.post("/_test/redirect?code=302&to=" + fake.api_url + "/me")
-    assert result.status_code == 302
-    assert result.location == fake.api_url + "/me"
-    assert [r.path for r in fake.requests if r.server == "api"] == ["/_test/redirect"]
-
-
-def test_authorization_dropped_on_cross_origin_redirect(fake: Any) -> None:
-    token = fake.issue_token()
-    client = client_for(fake, access_token=token)
-    media_url = client.get("/tracks/293/stream", allow_redirects=False).location
-    with client.get("/_test/redirect", to=media_url, code="307") as media:
-        media.read()
-    assert "authorization" in [r for r in fake.requests if r.server == "api"][-1].headers
-    assert "authorization" not in last(fake, "cdn").headers
-
-
-@pytest.fixture
-def plain_server() -> Iterator[RequestServer]:
-    """Plain HTTP that answers every request with 302 to ``/elsewhere``; records what came."""
-    with RequestServer(lambda ctx: ctx.respond(302, b"", [("Location", "/elsewhere")])) as server:
-        yield server
-
-
-def test_https_to_http_redirect_is_refused(tls_server: Any, plain_server: RequestServer) -> None:
-    client = opened(soundcloud.Client(access_token="t0ken", api_url=tls_server.url,
-                                      verify_ssl=tls_server.ca_path, timeout=TIMEOUT))
-    with pytest.raises(soundcloud.InsecureRedirectError, match="https"):
-        client.get("/redirect", to=plain_server.url + "/x")
-    assert plain_server.requests == [] and plain_server.connections == 0
-
-
-def test_redirect_hop_limit() -> None:
-    # Each hop goes to a new URL on the same server: not a loop, just too many.
-    def hop(ctx: FaultContext) -> bool:
-        return ctx.respond(302, b"", [("Location", "%s/hop%d" % (server.url, ctx.hit))])
-
-    with RequestServer(hop) as server:
-        client = opened(soundcloud.Client(client_id="x", api_url=server.url, timeout=TIMEOUT))
-        with pytest.raises(soundcloud.TooManyRedirectsError, match="more than 10"):
-            client.get("/start")
-        assert server.count() == 11
