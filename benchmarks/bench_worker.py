@@ -343,6 +343,10 @@ def setup_upload(contender: str, url: str, path: str) -> Tuple[Op, Callable[[Any
         return op, check
     if contender == "soundcloud":
         client = _sc_client(url)
+        # The floor and requests load their HTTP modules here, in setup; soundcloud loads
+        # http.client (with ssl and email) on its first connection. Load it now as well, so
+        # the peak RSS measured is the upload's own, not a module import's.
+        import http.client  # noqa: F401
 
         def op() -> Any:
             with open(path, "rb") as f:

@@ -5,8 +5,9 @@
   cannot leak into a result (environment only: no code is patched).
 - ``fake`` (soundcloud.testing.FakeSoundCloud), ``tls_server``, ``proxy``,
   ``auth_proxy`` and ``fault_server`` each start a fresh server and stop it at teardown.
-- ``clock`` (a :class:`servers.Clock` moved by hand), ``timed`` (a fake SoundCloud on that
-  clock, seeded with 5 tracks) and ``token`` (a user token issued by ``fake``).
+- ``clock`` (a :class:`support.fake_calls.Clock` moved by hand), ``timed`` (a fake
+  SoundCloud on that clock, seeded with 5 tracks) and ``token`` (a user token issued by
+  ``fake``).
 - ``SOUNDCLOUD_EXPECT_COMPILED=1`` makes the run fail at once unless the mypyc-compiled
   modules are extension modules, and the report header always names the ``soundcloud``
   files under test, so a run against an installed wheel shows it is not testing the
@@ -25,10 +26,13 @@ from typing import TYPE_CHECKING, Iterator, List, Optional
 import pytest
 
 TESTS_DIR = Path(__file__).resolve().parent
-if str(TESTS_DIR) not in sys.path:  # `import servers` works in any --import-mode
+if str(TESTS_DIR) not in sys.path:  # `import support` works in any --import-mode
     sys.path.insert(0, str(TESTS_DIR))
 
-from servers import PROXY_CREDENTIALS, Clock, FaultServer, ForwardProxy, TLSServer  # noqa: E402
+from support.fake_calls import Clock  # noqa: E402
+from support.faults import FaultServer  # noqa: E402
+from support.proxy import PROXY_CREDENTIALS, ForwardProxy  # noqa: E402
+from support.tls import TLSServer  # noqa: E402
 
 if TYPE_CHECKING:
     import trustme

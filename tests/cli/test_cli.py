@@ -30,7 +30,9 @@ from soundcloud.cli.params import param_type, parse_params
 from soundcloud.cli.progress import ProgressBar
 from soundcloud.testing import FakeSoundCloud
 
-from servers import FaultContext, FaultServer, wait_until
+from support.faults import FaultServer
+from support.request_server import FaultContext
+from support.wire import wait_until
 
 # Generous bounds for a loaded CI machine; a healthy run takes well under a second each.
 TIMEOUT = 60.0

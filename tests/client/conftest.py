@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Iterator
 
 import pytest
 
-from servers import Clock, close_opened
+from support.clients import close_opened
+from support.fake_calls import Clock
 
 if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud

@@ -15,7 +15,7 @@ import pytest
 import soundcloud
 from soundcloud.auth import create_s256_code_challenge, generate_code_verifier
 
-from servers import UNRESERVED, ScriptedAuthServer, authorize, form_of, logged_in, make_client, token_requests
+from support.clients import UNRESERVED, ScriptedAuthServer, authorize, form_of, logged_in, make_client, token_requests
 
 
 # -- Authorization Code with PKCE ----------------------------------------------------------

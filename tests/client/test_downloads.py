@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tupl
 import pytest
 
 import soundcloud
-from servers import FaultContext, RequestServer
+from support.request_server import FaultContext, RequestServer
 from soundcloud import NotFoundError, ProtocolError
 from soundcloud.errors import DownloadError
 from soundcloud.media.download import PART_SUFFIX, parse_content_range, part_path, source_url

@@ -17,7 +17,7 @@ import pytest
 import soundcloud
 from soundcloud.testing import FakeSoundCloud
 
-from servers import TIMEOUT, form_of, make_client, token_requests
+from support.clients import TIMEOUT, form_of, make_client, token_requests
 
 
 class Browser:

@@ -10,7 +10,8 @@ import pytest
 
 import soundcloud
 
-from servers import TIMEOUT, FaultContext, RequestServer, client_for, last, opened, user_client
+from support.clients import TIMEOUT, client_for, last, opened, user_client
+from support.request_server import FaultContext, RequestServer
 
 
 # -- redirects -----------------------------------------------------------------------------

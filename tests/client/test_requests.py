@@ -19,7 +19,7 @@ import pytest
 import soundcloud
 from soundcloud import Resource, ResourceList, StreamResponse
 
-from servers import TIMEOUT, client_for, last, opened, user_client
+from support.clients import TIMEOUT, client_for, last, opened, user_client
 
 
 # -- the README examples -------------------------------------------------------------------

@@ -13,7 +13,8 @@ import pytest
 import soundcloud
 from soundcloud.auth import Token, basic_authorization
 
-from servers import Clock, authorize, make_client
+from support.clients import authorize, make_client
+from support.fake_calls import Clock
 
 
 # -- nothing secret anywhere ---------------------------------------------------------------

@@ -20,9 +20,8 @@ from soundcloud.testing import FakeSoundCloud
 from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 
-from servers import (
+from support.clients import (
     TIMEOUT,
-    Clock,
     ScriptedAuthServer,
     authorize,
     form_of,
@@ -31,6 +30,7 @@ from servers import (
     token_requests,
     transport,
 )
+from support.fake_calls import Clock
 
 
 def sender(through: HTTPTransport, timeout: Timeout, user_agent: str) -> Callable[[Any], Any]:

@@ -17,7 +17,8 @@ import pytest
 import soundcloud
 from soundcloud.auth import FileTokenStore, Token
 
-from servers import Clock, logged_in, make_client
+from support.clients import logged_in, make_client
+from support.fake_calls import Clock
 
 
 class MemoryStore(soundcloud.TokenStore):

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Iterator, List, NamedTuple, Optional, Tuple
 import pytest
 
 import soundcloud
-from servers import SocketServer, wait_until
+from support.base import SocketServer
+from support.wire import wait_until
 from soundcloud import UploadInterruptedError
 
 if TYPE_CHECKING:

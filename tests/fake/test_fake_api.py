@@ -12,7 +12,7 @@ import secrets
 from typing import List, Mapping, Optional, Tuple
 from urllib.parse import urlencode
 
-from servers import Clock, Reply, assert_api_error, call
+from support.fake_calls import Clock, Reply, assert_api_error, call
 
 from soundcloud.testing import FakeSoundCloud
 

@@ -6,7 +6,7 @@ CDN's refusal of tampered, unsigned and expired URLs, byte ranges, HEAD, and the
 
 from __future__ import annotations
 
-from servers import Clock, call
+from support.fake_calls import Clock, call
 
 import soundcloud.testing
 from soundcloud.testing import FakeSoundCloud

@@ -17,7 +17,7 @@ from typing import List
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from servers import CALL_TIMEOUT as TIMEOUT, assert_api_error, call, form
+from support.fake_calls import CALL_TIMEOUT as TIMEOUT, assert_api_error, call, form
 
 import soundcloud.testing
 from soundcloud.testing import FakeSoundCloud, RecordedRequest

@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional, Tuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from servers import Clock, Reply, call, form
+from support.fake_calls import Clock, Reply, call, form
 
 from soundcloud.testing import FakeSoundCloud, s256_challenge
 

@@ -25,23 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, List, NamedTuple
 
 import pytest
-from servers import (
-    CLIENT,
-    FAULT_SCENARIOS,
-    RESET,
-    SERVER,
-    STOPPED,
-    FaultContext,
-    FaultServer,
-    ForwardProxy,
-    ProxyRequest,
-    RequestServer,
-    SocketServer,
-    TLSServer,
-    WireRequest,
-    make_client_context,
-    wait_until,
-)
+from support.base import CLIENT, RESET, SERVER, STOPPED, SocketServer
+from support.faults import FAULT_SCENARIOS, FaultServer
+from support.proxy import ForwardProxy, ProxyRequest
+from support.request_server import FaultContext, RequestServer
+from support.tls import TLSServer
+from support.wire import WireRequest, make_client_context, wait_until
 
 if TYPE_CHECKING:
     import trustme

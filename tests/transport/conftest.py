@@ -2,8 +2,9 @@
 backoff waits go to a recording ``Waits`` instead of a real sleep: ``make_transport``
 builds HTTPTransports; ``waits``, ``client_factory`` and ``client`` are clients of the
 ``fault_server``; ``clients`` builds clients for the TLS and proxy tests. And two servers:
-``keepalive_server`` (servers.KeepAliveServer) and ``scripted`` (servers.ScriptedServer,
-one script per connection). Everything made here is closed or stopped at teardown."""
+``keepalive_server`` (support.faults.KeepAliveServer) and ``scripted``
+(support.faults.ScriptedServer, one script per connection). Everything made here is closed
+or stopped at teardown."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import soundcloud
 from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 
-from servers import FaultServer, KeepAliveServer, Script, ScriptedServer
-from transport_helpers import FAULT_TOKEN, TIMEOUT, TLS_TOKEN, Waits
+from support.faults import FaultServer, KeepAliveServer, Script, ScriptedServer
+from support.transport_calls import FAULT_TOKEN, TIMEOUT, TLS_TOKEN, Waits
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import soundcloud
 from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 
-from servers import FaultServer
-from transport_helpers import run_threads
+from support.faults import FaultServer
+from support.transport_calls import run_threads
 
 THREADS = 16
 REQUESTS = 2000

@@ -16,8 +16,8 @@ import soundcloud
 from soundcloud._models import Timeout
 from soundcloud.transport import watchdog as transport_watchdog
 
-from servers import FaultServer
-from transport_helpers import Waits, elapsed_since, fetch, no_token_in, send
+from support.faults import FaultServer
+from support.transport_calls import Waits, elapsed_since, fetch, no_token_in, send
 
 
 # -- connect and read timeouts --------------------------------------------------------------

@@ -18,8 +18,11 @@ from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 from soundcloud.transport import http as transport_http
 
-from servers import SERVER, FaultContext, FaultServer, KeepAliveServer, read_head, wait_until
-from transport_helpers import Waits, fetch, run_threads, send, wait_closed_by_client
+from support.base import SERVER
+from support.faults import FaultServer, KeepAliveServer, read_head
+from support.request_server import FaultContext
+from support.transport_calls import Waits, fetch, run_threads, send, wait_closed_by_client
+from support.wire import wait_until
 
 
 # -- connection reuse -----------------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 
 import soundcloud
 
-from servers import FaultServer
-from transport_helpers import elapsed_since, send
+from support.faults import FaultServer
+from support.transport_calls import elapsed_since, send
 
 
 def test_announced_body_over_the_limit_is_refused_unread(make_transport: Any, fault_server: FaultServer) -> None:

@@ -18,9 +18,11 @@ from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 from soundcloud.transport.proxy import normalize_proxies
 
-from servers import PROXY_CREDENTIALS, FaultServer, ForwardProxy, TLSServer, read_head
-from transport_helpers import TIMEOUT, Waits, closed_port, fetch, send
-from transport_helpers import TLS_TOKEN as TOKEN
+from support.faults import FaultServer, read_head
+from support.proxy import PROXY_CREDENTIALS, ForwardProxy
+from support.tls import TLSServer
+from support.transport_calls import TIMEOUT, Waits, closed_port, fetch, send
+from support.transport_calls import TLS_TOKEN as TOKEN
 
 
 # -- TLS ------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ import soundcloud
 from soundcloud._models import Request
 from soundcloud.transport import HTTPTransport
 
-from servers import FaultServer, KeepAliveServer
-from transport_helpers import TIMEOUT, Waits, fetch, send, wait_closed_by_client
+from support.faults import FaultServer, KeepAliveServer
+from support.transport_calls import TIMEOUT, Waits, fetch, send, wait_closed_by_client
 
 
 # -- requests -------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ import soundcloud
 from soundcloud._models import Timeout
 from soundcloud.transport import HTTPTransport
 
-from servers import FaultContext, FaultServer
-from transport_helpers import FAULT_TOKEN as TOKEN
-from transport_helpers import Waits, closed_port, elapsed_since, fetch, no_token_in, send
+from support.faults import FaultServer
+from support.request_server import FaultContext
+from support.transport_calls import FAULT_TOKEN as TOKEN
+from support.transport_calls import Waits, closed_port, elapsed_since, fetch, no_token_in, send
 
 
 # -- statuses and backoff -------------------------------------------------------------------

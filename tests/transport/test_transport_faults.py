@@ -12,8 +12,8 @@ import pytest
 import soundcloud
 from soundcloud._models import Timeout
 
-from servers import FaultServer
-from transport_helpers import Waits, fetch, send
+from support.faults import FaultServer
+from support.transport_calls import Waits, fetch, send
 
 
 # -- broken answers -------------------------------------------------------------------------

@@ -309,3 +309,25 @@ def test_transport_classes_are_the_public_ones() -> None:
     assert soundcloud.Transport is Transport
     assert soundcloud.HTTPTransport is HTTPTransport
     assert issubclass(HTTPTransport, Transport)
+
+
+README = PACKAGE_DIR.parent / "README.rst"
+
+
+@pytest.mark.skipif(not README.is_file(), reason="the README is not beside the package")
+def test_every_import_the_readme_shows_works() -> None:
+    import importlib
+    import re
+
+    text = README.read_text(encoding="utf-8")
+    statements = re.findall(r"^\s+((?:import soundcloud|from soundcloud)[\w.]* ?.*)$", text, re.MULTILINE)
+    dotted = re.findall(r"``(soundcloud(?:\.\w+)+)``", text)
+    assert statements and dotted
+    for statement in statements:
+        exec(statement, {})  # noqa: S102 - the README's own import lines
+    for name in dotted:
+        module, _, attribute = name.rpartition(".")
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            assert hasattr(importlib.import_module(module), attribute), name

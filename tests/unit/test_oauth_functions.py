@@ -29,7 +29,7 @@ from soundcloud.auth import (
     validate_redirect_uri,
 )
 
-from servers import UNRESERVED
+from support.clients import UNRESERVED
 
 
 # -- PKCE and grant bodies (pure) ----------------------------------------------------------

@@ -4,8 +4,9 @@ records backoff waits, ``closed_port`` a port that refuses connections, the toke
 fixtures of tests/transport/conftest.py send (and ``no_token_in`` to check an error never
 shows one), and ``run_threads`` starts worker threads together and joins them with a bound.
 
-Unlike servers.py, which conftest.py imports before any test runs, this module imports
-``soundcloud`` at the top: only the transport's tests and their conftest import it."""
+Unlike the server modules of this package, which conftest.py imports before any test runs,
+this module imports ``soundcloud`` at the top: only the transport's tests and their conftest
+import it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from soundcloud._models import Request, Timeout
 from soundcloud.transport import HTTPTransport, Response
 
-from servers import KeepAliveServer, wait_until
+from .faults import KeepAliveServer
+from .wire import wait_until
 
 __all__ = [
     "FAULT_TOKEN",
