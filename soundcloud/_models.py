@@ -25,6 +25,8 @@ __all__ = [
 
 Body = Union[None, bytes, Iterable[bytes]]
 
+INFINITY: Final = float("inf")
+
 
 class Timeout:
     """Connect and read timeouts in seconds, and an optional total deadline per request.
@@ -185,28 +187,51 @@ def header_value(headers: Mapping[str, str], name: str) -> Optional[str]:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
-    """Seconds to wait from ``Retry-After`` (delta or HTTP date) or ``x-ratelimit-reset``."""
+    """Seconds to wait from ``Retry-After`` (delta or HTTP date) or ``x-ratelimit-reset``.
+
+    A value that is not a plain number, or not a finite one, counts as absent (None): a
+    server controls these headers, so reading them never raises.
+    """
     value = header_value(headers, "retry-after")
     if value is not None:
         value = value.strip()
-        if value.isdigit():
-            return float(value)
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            current = time.time() if now is None else now
-            return max(0.0, when.timestamp() - current)
+        # RFC 9110 section 10.2.3: delay-seconds = 1*DIGIT, ASCII digits only (str.isdigit()
+        # alone also takes "²", which float() refuses).
+        if value.isascii() and value.isdigit():
+            seconds = _finite(value)
+            if seconds is not None:
+                return seconds
+        else:
+            when = _http_date(value)
+            if when is not None:
+                current = time.time() if now is None else now
+                return max(0.0, when - current)
     reset = header_value(headers, "x-ratelimit-reset")
     if reset is not None:
-        try:
-            number = float(reset.strip())
-        except ValueError:
+        # Seen both as an epoch timestamp and as seconds to wait, with an optional fraction.
+        reset = reset.strip()
+        if not (reset.isascii() and reset.replace(".", "", 1).isdigit()):
+            return None
+        number = _finite(reset)
+        if number is None:
             return None
         current = time.time() if now is None else now
-        # Seen both as an epoch timestamp and as seconds to wait.
-        return max(0.0, number - current) if number > 1_000_000_000 else max(0.0, number)
+        return max(0.0, number - current) if number > 1_000_000_000 else number
     return None
+
+
+def _finite(digits: str) -> Optional[float]:
+    """``digits`` (ASCII digits, maybe one ".") as a float, or None when it is not finite."""
+    number = float(digits)  # float(), unlike int(), has no digit limit: a long one is inf
+    return number if number != INFINITY else None
+
+
+def _http_date(value: str) -> Optional[float]:
+    """An HTTP date as a POSIX timestamp, or None for anything else (RFC 9110 section 5.6.7)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # A date out of datetime's range or with an absurd zone offset overflows.
+        return None

@@ -16,7 +16,9 @@ and SoundCloud leave room):
 - ``watchdog``: the total deadline, enforced by one thread per transport; how timeouts work.
 - ``tls``: TLS contexts (``ssl`` is imported only for the first https request).
 - ``proxy``: :class:`Proxy`, explicit and environment proxies, ``NO_PROXY``.
-- ``pool``: per-origin pools of idle keep-alive connections.
+- ``pool``: per-origin pools of idle keep-alive connections, checked before reuse.
+- ``reader``: the response head read strictly (1xx, framing, fields, one read timeout);
+  it derives from http.client's classes, so it comes with the first connection.
 - ``connection``: routes, opening a connection (TCP, CONNECT tunnel, TLS), sending bodies.
 - ``response``: :class:`Response`, reading the body within limits and the deadline.
 - ``http``: :class:`HTTPTransport`, the request path, the route cache and the retry loop.

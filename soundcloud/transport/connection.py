@@ -25,11 +25,10 @@ if TYPE_CHECKING:
     import http.client
     import ssl
 
-__all__ = ["_Route", "_has_length", "_send_body", "_split_url", "open_connection"]
+__all__ = ["_Route", "_check_header", "_has_length", "_refusal", "_send_body", "_split_url", "open_connection"]
 
-# http.client's limits, applied to a proxy's CONNECT answer too.
-MAX_LINE: Final = 65536
-MAX_HEADERS: Final = 100
+# RFC 9110 section 5.6.2: the characters of a token (a header name).
+TOKEN_CHARACTERS: Final = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class _Route:
@@ -133,16 +132,60 @@ def open_connection(
         )
         # Whether the failure is worth a retry is the retry policy's to judge.
         raise _Failure(error, exc, not passed, False, STAGE_CONNECT)
-    # http.client is imported on first use: it loads ssl and the email package, the largest
-    # part of `import soundcloud` otherwise (tests/test_layout.py pins that neither is loaded).
-    import http.client
+    # http.client is imported on first use, with the reader built on it: it loads ssl and
+    # the email package, the largest part of `import soundcloud` otherwise
+    # (tests/unit/test_layout.py pins that neither is loaded).
+    from .reader import StrictConnection
 
-    connection = http.client.HTTPConnection(route.host, route.port)
+    connection = StrictConnection(route.host, route.port)
     # Never let http.client reconnect on its own (it would skip the proxy, TLS and the
     # timeouts above): a closed connection fails, and the pool drops it.
     connection.auto_open = 0
     connection.sock = sock
     return connection
+
+
+def _header_problem(name: str, value: str) -> str:
+    """What makes a header unsendable, naming it but never quoting its value; "" if nothing."""
+    if not name or not all(character in TOKEN_CHARACTERS for character in name):
+        return "a header name is not an HTTP token (RFC 9110 section 5.1)"
+    if "\r" in value or "\n" in value:
+        return f"the value of header {name!r} has a line break"
+    if "\x00" in value:
+        return f"the value of header {name!r} has a NUL"
+    if any(ord(character) > 255 for character in value):
+        return f"the value of header {name!r} has a character outside Latin-1"
+    if any((character < " " and character != "\t") or character == "\x7f" for character in value):
+        return f"the value of header {name!r} has a control character"
+    return ""
+
+
+def _check_header(name: str, value: str) -> None:
+    """Raise ValueError for a header that cannot be sent (RFC 9110 section 5.5: no CR, LF or
+    NUL in a value). Called for names and values that are not plainly printable only."""
+    problem = _header_problem(name, value)
+    if problem:
+        raise ValueError(problem)
+
+
+def _refusal(request: Request, target: str) -> str:
+    """What in ``request`` could not be written, said without quoting any of it.
+
+    Called once writing failed with a ValueError. http.client's messages quote the request
+    target and header values, which may hold secrets (``?access_token=``, ``OAuth <token>``).
+    """
+    method = request.method
+    if not method or not all(character in TOKEN_CHARACTERS for character in method):
+        return "the method is not an HTTP token"
+    if any(character <= " " or character == "\x7f" for character in target):
+        return "the URL has a space or a control character (percent-encode it)"
+    if not target.isascii():
+        return "the URL has a character outside ASCII (percent-encode it)"
+    for name, value in request.headers.items():
+        problem = _header_problem(name, value)
+        if problem:
+            return problem
+    return "http.client could not write the request line or a header"
 
 
 def _has_length(headers: Dict[str, str]) -> bool:
@@ -192,27 +235,19 @@ def _open_tunnel(sock: socket.socket, route: _Route, proxy: Proxy) -> None:
     sock.sendall((head + "\r\n").encode("latin-1"))
     import http.client  # see open_connection
 
-    reader = sock.makefile("rb")
+    from .reader import StrictResponse
+
+    # The answer's head is read like any other: strictly, 1xx skipped, and as a whole
+    # within the socket's timeout (the connect timeout here), however the proxy drips it.
+    answer = StrictResponse(sock, method="CONNECT")
     try:
-        line = reader.readline(MAX_LINE + 1)
-        if not line:
-            raise http.client.RemoteDisconnected("the proxy closed the connection without answering CONNECT")
-        if len(line) > MAX_LINE:
-            raise http.client.LineTooLong("proxy status line")
-        parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-            raise OSError(f"Tunnel connection failed: the proxy answered {line[:100]!r}")
-        status = int(parts[1])
-        reason = parts[2] if len(parts) > 2 else ""
-        for _ in range(MAX_HEADERS + 1):
-            line = reader.readline(MAX_LINE + 1)
-            if len(line) > MAX_LINE:
-                raise http.client.LineTooLong("proxy header line")
-            if line in (b"\r\n", b"\n", b""):
-                break
-        else:
-            raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers from the proxy")
-        if not 200 <= status < 300:
-            raise OSError(f"Tunnel connection failed: {status} {reason}".rstrip())
+        try:
+            answer.begin()
+        except http.client.RemoteDisconnected:
+            raise http.client.RemoteDisconnected("the proxy closed the connection without answering CONNECT") from None
+        except http.client.BadStatusLine as exc:
+            raise OSError(f"Tunnel connection failed: the proxy answered {str(exc)[:100]!r}") from None
+        if not 200 <= answer.status < 300:
+            raise OSError(f"Tunnel connection failed: {answer.status} {answer.reason}".rstrip())
     finally:
-        reader.close()  # the socket stays open: it carries the tunnel
+        answer.close()  # its reader only: the socket stays open, it carries the tunnel

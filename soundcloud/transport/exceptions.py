@@ -96,7 +96,8 @@ def map_exception(
     if isinstance(exc, http.client.InvalidURL) or (
         stage == STAGE_SEND and not body_started and isinstance(exc, ValueError) and not is_ssl
     ):
-        return ValueError(f"cannot send {method} {redact_url(url)}: {exc}")
+        # Never http.client's text: it quotes the URL (with its query) and header values.
+        return ValueError(f"cannot send {method} {redact_url(url)}: {_refused(exc)}")
     if body_started:
         return UploadInterruptedError(
             "the connection failed while the request body was being sent; it was not retried"
@@ -155,6 +156,17 @@ def map_exception(
     if isinstance(exc, OSError):
         return ProtocolError("the connection failed", method=method, url=url, cause=exc)
     return TransportError("the request failed", method=method, url=url, cause=exc)
+
+
+def _refused(exc: BaseException) -> str:
+    """What http.client refused to write, from the kind of error alone (its text quotes it)."""
+    import http.client  # see connection.open_connection
+
+    if isinstance(exc, http.client.InvalidURL):
+        return "the URL has a space or a control character (percent-encode it)"
+    if isinstance(exc, UnicodeEncodeError):
+        return "a character outside ASCII in the URL or outside Latin-1 in a header value"
+    return "http.client could not write the request line or a header"
 
 
 def _is_dropped_connection(exc: BaseException) -> bool:

@@ -8,14 +8,22 @@ request, and runs the retry loop, asking the :class:`~soundcloud.transport.retry
 policy what to retry and how long to wait; the clock, the sleeping and the total deadline
 (:mod:`~soundcloud.transport.watchdog`) stay here.
 
-- **A kept-alive connection the server closed** (RFC 9112 section 9.3.1) is found out when
-  the request fails on it before any answer; the request then goes once more on a fresh
-  connection, but only when that cannot duplicate it: an idempotent method (or
-  ``request.retry is True``), ``request.retry`` not False, and a body that is bytes or not
-  yet started. Requests that could not be replayed (a POST, a streamed upload) check the
-  idle connection first with a zero-timeout ``select`` and skip it when the server has
-  closed it; the others save that system call and rely on the replay.
-  That replay is not counted as a retry and also happens with ``max_retries=0``.
+- **A kept-alive connection the server closed** (RFC 9112 section 9.3.1) is skipped when
+  its FIN has arrived (the pool polls every idle connection before reuse, which also keeps
+  bytes sent unasked from being read as the answer), or found out when the request fails
+  on it before any answer; the request then goes once more on a fresh connection, but
+  only when that cannot duplicate it: an idempotent method (or ``request.retry is True``),
+  ``request.retry`` not False, and a body that is bytes or not yet started. That replay is
+  not counted as a retry and also happens with ``max_retries=0``.
+- **Requests that cannot be written** (a header value with a line break, a NUL or a
+  character outside Latin-1, an invalid header name, a URL with a space, a control
+  character or a character outside ASCII) raise a plain ``ValueError`` before anything is
+  sent. It names the header and what is wrong with it, never its value or the URL's
+  secrets: http.client's own messages quote both (``OAuth <token>``, ``?access_token=``),
+  so they are neither shown nor chained. http.client lets a NUL and obsolete line folding
+  (a line break followed by a space) through; RFC 9110 section 5.5 forbids CR, LF and NUL
+  in any field value, so every value that is not plainly printable is checked (one
+  ``str.isprintable`` per name and value).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from .. import _log
 from .._models import Request
 from .._redact import redact_url
 from .base import Transport
-from .connection import _has_length, _Route, _send_body, _split_url, open_connection
+from .connection import _check_header, _has_length, _refusal, _Route, _send_body, _split_url, open_connection
 from .exceptions import (
     STAGE_RESPONSE,
     STAGE_SEND,
@@ -161,6 +169,12 @@ class HTTPTransport(Transport):
 
     def _resolve(self, url: str, key: str) -> Tuple[_Route, str]:
         """The route for ``url`` (cached under ``key`` when given) and its request target."""
+        if any(character <= " " or character == "\x7f" for character in url):
+            # urlsplit would drop some of these (tabs, line breaks, the ends' whitespace)
+            # while a cached route's target keeps them: refuse them every time.
+            raise ValueError(
+                f"cannot send to {redact_url(url)}: the URL has a space or a control character (percent-encode it)"
+            )
         try:
             parts = urlsplit(url)
             port: Optional[int] = parts.port
@@ -253,7 +267,7 @@ class HTTPTransport(Transport):
         """One attempt: a connection, the request out, the response head in."""
         pool = route.pool
         timeout = request.timeout
-        connection = pool.acquire(not (replay_safe and request.replayable))
+        connection = pool.acquire()
         reused = connection is not None
         while True:
             if connection is None:
@@ -274,6 +288,8 @@ class HTTPTransport(Transport):
                 if route.proxy_authorization is not None:
                     connection.putheader("Proxy-Authorization", route.proxy_authorization)
                 for name, value in request.headers.items():
+                    if not (name.isprintable() and value.isprintable()):
+                        _check_header(name, value)  # a tab is fine; CR, LF, NUL are not
                     connection.putheader(name, value)
                 body = request.body
                 if body is None:
@@ -308,14 +324,21 @@ class HTTPTransport(Transport):
                     exc, request.method, request.url, body_started=body_started, stage=stage,
                     timeout=timeout, deadline_passed=passed,
                 )
+                if type(error) is ValueError:
+                    # The request could not be written: say what was wrong, without
+                    # http.client's message or chaining it (it quotes URLs and values).
+                    error = ValueError(
+                        f"cannot send {request.method} {redact_url(request.url)}: {_refusal(request, target)}"
+                    )
+                    raise _Failure(error, None, False, False, stage)
                 raise _Failure(error, exc, not passed, body_started, stage)
             if local_error is not None:
                 # The caller's body iterator failed (a file that went away): its error, as is.
                 connection.close()
                 raise local_error
             if watch is not None and watch.fired:
-                # The deadline cut the head short: http.client takes an end of stream
-                # inside the header block for its end, so what parsed cannot be trusted.
+                # The deadline passed as the head came in: the socket is shut down, so
+                # neither the head nor the body can be trusted.
                 raw.close()
                 connection.close()
                 error = _deadline_error(request.method, request.url, timeout, None)

@@ -4,9 +4,15 @@
   host, port and proxy); a thread takes the most recently used idle connection, or opens a
   new one, so a pool never blocks. At most ``pool_size`` idle connections are kept.
 
-A connection the server closed while it sat idle is found out by the transport when the
-request fails on it (and replayed, see :mod:`soundcloud.transport.http`), or, for requests
-that could not be replayed, up front by :func:`_is_alive`.
+- **Checked before reuse.** An idle connection is taken only if nothing is waiting to be
+  read on it (:func:`_is_alive`: one zero-timeout ``poll``, and for TLS the bytes the TLS
+  layer holds). Readable data there is bytes the server sent unasked: a late body after a
+  HEAD, bytes past ``Content-Length``, a 408 or its FIN. Read as the next request's answer
+  they would put the connection out of step (RFC 9112 section 6.3: a client "MUST NOT
+  process ... such extra data as a separate response"), so such a connection is closed,
+  never reused. A server that closes a connection just as a request goes out on it is
+  still found out when the request fails (and replayed when safe, see
+  :mod:`soundcloud.transport.http`).
 """
 
 from __future__ import annotations
@@ -34,14 +40,14 @@ class ConnectionPool:
         self._maxsize = maxsize
         self._closed = False
 
-    def acquire(self, check: bool) -> Optional[http.client.HTTPConnection]:
-        """An idle connection, or None; with ``check``, only one the server has not closed."""
+    def acquire(self) -> Optional[http.client.HTTPConnection]:
+        """An idle connection with nothing waiting to be read on it, or None."""
         while True:
             with self._lock:
                 if not self._idle:
                     return None
                 connection = self._idle.pop()
-            if connection.sock is not None and (not check or _is_alive(connection)):
+            if connection.sock is not None and _is_alive(connection):
                 return connection
             connection.close()
 
@@ -63,9 +69,8 @@ class ConnectionPool:
 
 
 def _is_alive(connection: http.client.HTTPConnection) -> bool:
-    # An idle keep-alive socket that is readable has been closed by the server (or it sent
-    # something unasked, like a 408): either way it cannot carry a request. One system call;
-    # made only for requests that could not be replayed on a fresh connection.
+    # An idle keep-alive socket that is readable holds bytes nobody asked for, or the
+    # server's FIN: either way it cannot carry a request in step. One system call.
     sock = connection.sock
     if sock is None:  # pragma: no cover - acquire() drops these first
         return False
@@ -73,8 +78,14 @@ def _is_alive(connection: http.client.HTTPConnection) -> bool:
         if HAS_POLL:  # poll: select() cannot take descriptors past FD_SETSIZE (1024)
             poller = select.poll()
             poller.register(sock, select.POLLIN)
-            return not poller.poll(0)
-        readable, _, _ = select.select([sock], [], [], 0)  # pragma: no cover - Windows
+            if poller.poll(0):
+                return False
+        else:  # pragma: no cover - Windows
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                return False
+        # TLS: bytes already decrypted into the TLS layer's buffer are not on the socket.
+        pending = getattr(sock, "pending", None)
+        return pending is None or not pending()
     except (OSError, ValueError):
         return False
-    return not readable

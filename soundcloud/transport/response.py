@@ -1,8 +1,9 @@
 """The response: headers in, the body read on demand, within limits and the total deadline.
 
 - **Limits.** ``read_all(limit)`` refuses a body over ``limit`` bytes before reading it when
-  the length is announced, or as soon as the count passes it; http.client refuses more
-  than 100 header lines or a line over 64 KiB. Both raise ``ResponseTooLargeError``.
+  the length is announced, or as soon as the count passes it; the reader
+  (:mod:`~soundcloud.transport.reader`) refuses more than 100 header lines or a line over
+  64 KiB, as http.client does. Both raise ``ResponseTooLargeError``.
 - **Closing a response early** reads up to 64 KiB of a body of announced length if it comes
   within 0.5 s (redirect and error bodies are small), so the connection can be reused;
   anything else closes the connection.

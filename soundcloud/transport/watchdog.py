@@ -2,7 +2,9 @@
 
 - **Timeouts.** ``Timeout.connect`` bounds making the connection (the TCP connect, the
   proxy's CONNECT answer and the TLS handshake each wait at most that long); ``Timeout.read``
-  bounds every wait for the server afterwards (sending, the answer, each body read).
+  bounds every wait for the server afterwards (sending, each body read) and the whole
+  response head, interim answers included (:mod:`~soundcloud.transport.reader` gives each
+  wait for the head only the time left, no thread needed).
   ``Timeout.total`` is a deadline for the whole call, retries and their waits included,
   that covers connect, tunnel, TLS handshake, send, the answer and a body read with
   ``read_all``: a per-transport watchdog thread shuts the socket down at the deadline, so

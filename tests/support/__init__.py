@@ -13,6 +13,8 @@ Each module depends only on modules listed above it:
     proxy            ForwardProxy (loopback only), ProxyRequest, PROXY_CREDENTIALS
     faults           FaultServer and FAULT_SCENARIOS, KeepAliveServer, ScriptedServer,
                      read_head
+    framing          raw_answer, LateBytes, interim_flood, head: exact answer bytes for
+                     FaultServer.enqueue (1xx, framing, leftovers) for tests/transport/
     fake_calls       call, form, Reply, assert_api_error, Clock: for tests/fake/
     clients          ScriptedAuthServer and the client's tests' helpers (make_client,
                      logged_in, client_for, ...): for tests/client/ and tests/unit/
