@@ -1,18 +1,23 @@
 """The one secrets policy: which names are secret, and how URLs, text and JSON are redacted.
 
 Errors, log lines, reprs and the command line all go through these functions, so one list
-decides what is never shown. Lowest layer: imports nothing from the package.
+decides what is never shown; :func:`printable` decides how server text is shown at all.
+Lowest layer: imports nothing from the package but the nesting bound of ``_json``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, Iterable
+from typing import Any, Dict, Final, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ._json import MAX_NESTING
 
 __all__ = [
     "REDACTED",
     "SECRET_HEADERS",
     "SECRET_NAMES",
+    "TOO_DEEP",
+    "printable",
     "redact_json",
     "redact_text",
     "redact_url",
@@ -37,6 +42,28 @@ SECRET_NAMES: Final = frozenset(
 
 # Header names (lower-case) whose values are credentials.
 SECRET_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+# What a redacted copy shows instead of JSON nested deeper than MAX_NESTING.
+TOO_DEEP: Final = "..."
+
+# Characters a terminal or a log acts on instead of showing: C0 controls (ESC starts the
+# ANSI/OSC sequences that recolour, retitle or, with OSC 52, write the clipboard; CR and LF
+# forge lines), DEL, C1 controls (0x9b is a one-byte CSI, 0x85 a line break), the Unicode
+# line and paragraph separators, and the bidirectional overrides and isolates that reorder
+# what is shown (CVE-2021-42574).
+_ESCAPES: Final[Dict[int, str]] = {
+    code: (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+    for code in [
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        0x200E,
+        0x200F,
+        0x2028,
+        0x2029,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+}
 
 
 def redact_url(url: str) -> str:
@@ -67,17 +94,42 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def printable(text: str) -> str:
+    """``text`` with every control character escaped (``\\x1b``), safe to print or log.
+
+    Server text (reason phrases, error messages, URLs from a Location) goes through this
+    before it reaches a message: it may carry terminal escape sequences.
+    """
+    if text.isprintable():  # the common case: one C-level scan, no copy
+        return text
+    return text.translate(_ESCAPES)
+
+
 def redact_json(data: Any) -> Any:
     """A copy of decoded JSON with the string values of secret keys replaced (for reprs).
 
     Only strings are secrets: SoundCloud's error bodies carry a numeric ``code`` (the HTTP
-    status), which stays visible, while an authorization ``code`` is a string.
+    status), which stays visible, while an authorization ``code`` is a string. Objects and
+    arrays nested deeper than MAX_NESTING show as ``'...'``: the walk is bounded, as compiled
+    code cannot raise RecursionError (it would crash).
     """
+    return _redact_json(data, 0)
+
+
+def _redact_json(data: Any, depth: int) -> Any:
     if isinstance(data, dict):
+        if depth >= MAX_NESTING:
+            return TOO_DEEP
         return {
-            key: (REDACTED if key in SECRET_NAMES and isinstance(value, str) and value else redact_json(value))
+            key: (
+                REDACTED
+                if key in SECRET_NAMES and isinstance(value, str) and value
+                else _redact_json(value, depth + 1)
+            )
             for key, value in data.items()
         }
     if isinstance(data, list):
-        return [redact_json(item) for item in data]
+        if depth >= MAX_NESTING:
+            return TOO_DEEP
+        return [_redact_json(item, depth + 1) for item in data]
     return data

@@ -27,17 +27,20 @@ from typing import (
     Tuple,
     Union,
 )
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urlsplit
 
 from ._log import get_logger
 from ._version import __version__
 from .auth import Authenticator, Token
 from .encoding import MultipartBody, encode_params, has_files, urlencode
 from ._models import Request, Timeout, as_timeout
+from ._json import loads
+from ._origins import merge_headers, origin_of, server_url, strip_credentials
 from ._redact import redact_url
 from .errors import (
     DecodeError,
     InsecureRedirectError,
+    RedirectError,
     SoundCloudError,
     TooManyRedirectsError,
     error_for_status,
@@ -90,13 +93,6 @@ TimeoutArg = Union[None, float, Timeout, _UseClientDefault]
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json") or media == "text/javascript"
-
-
-def _origin_of(url: str) -> Tuple[str, str, int]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return (scheme, (parts.hostname or "").lower(), port)
 
 
 def _default_user_agent() -> str:
@@ -162,7 +158,7 @@ class Client:
             api_url = ("https://" if use_ssl else "http://") + host
         self.api_url = _check_base_url(api_url or DEFAULT_API_URL, "api_url")
         self.auth_url = _check_base_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
-        self._api_origin = _origin_of(self.api_url)
+        self._api_origin = origin_of(self.api_url)
         if isinstance(token, Mapping):
             token = Token.from_dict(dict(token))
         if token is None and access_token is not None:
@@ -402,11 +398,11 @@ class Client:
     ) -> Any:
         target = self.resolve_url(url)
         # A path always resolves against the API; only an absolute URL needs its origin checked.
-        on_api = target is not url or _origin_of(target) == self._api_origin
+        on_api = target is not url or origin_of(target) == self._api_origin
         request_timeout = self.timeout if isinstance(timeout, _UseClientDefault) else as_timeout(timeout)
         request_headers = dict(self._base_headers)
         if headers:
-            request_headers.update(headers)
+            merge_headers(request_headers, headers)
 
         body: Any = None
         replayable = True
@@ -456,13 +452,14 @@ class Client:
             request.url += ("&" if "?" in request.url else "?") + query
         return None
 
-    def _send_handling_auth(self, request: Request, allow_redirects: bool, same_origin: bool) -> Any:
-        if same_origin:
+    def _send_handling_auth(self, request: Request, allow_redirects: bool, on_api: bool) -> Any:
+        if on_api:
             sent = self._apply_credentials(request)
         else:
             sent = None
-        response = self._send_handling_redirects(request, allow_redirects)
-        if response.status_code == 401 and same_origin and (request.replayable or request.body is None):
+        response, credentialed = self._send_handling_redirects(request, allow_redirects, on_api)
+        # Only a 401 to credentials we sent says the token is stale (not one from a CDN).
+        if response.status_code == 401 and credentialed and (request.replayable or request.body is None):
             try:
                 replay = self._auth.handle_unauthorized(sent)
             except BaseException:
@@ -474,28 +471,44 @@ class Client:
                 response.close()
                 request.headers.pop("Authorization", None)
                 self._apply_credentials(request)
-                response = self._send_handling_redirects(request, allow_redirects)
+                response, _ = self._send_handling_redirects(request, allow_redirects, on_api)
         return self._build_result(response)
 
-    def _send_handling_redirects(self, request: Request, allow_redirects: bool) -> Response:
+    def _send_handling_redirects(
+        self, request: Request, allow_redirects: bool, credentialed: bool
+    ) -> Tuple[Response, bool]:
+        """Send ``request``, following redirects for GET and HEAD; returns the last response
+        and whether its request carried the client's credentials.
+
+        Credentials go only to the API origin, and only while every hop so far stayed on it
+        (``credentialed`` says whether the caller addressed the API): a redirect that left
+        the API (to a CDN, say) never earns them back by leading to the API again, as a
+        URL on another origin could otherwise send the client, token and all, to any API
+        endpoint. /resolve's own redirect stays on the API, so it keeps them.
+        """
         response = self._send_single_request(request)
         if not allow_redirects or request.method not in ("GET", "HEAD"):
-            return response
+            return response, credentialed
         visited = [request.url]
         while response.status_code in REDIRECT_STATUSES:
             location = response.headers.get_value("location")
             if not location:
-                return response
-            next_url = urljoin(response.url, location.strip())
+                return response, credentialed
             response.close()
-            previous = urlsplit(response.url)
-            upcoming = urlsplit(next_url)
-            if upcoming.scheme not in ("http", "https"):
+            next_url, invalid = server_url(response.url, location, "latin-1")
+            if invalid:
+                raise RedirectError(
+                    f"{request.method} {redact_url(response.url)} redirected to an invalid URL"
+                    f" ({invalid}): {redact_url(next_url)!r}; not followed"
+                )
+            next_origin = origin_of(next_url)
+            previous_origin = origin_of(response.url)
+            if next_origin[0] not in ("http", "https"):
                 raise InsecureRedirectError(
                     f"{request.method} {redact_url(response.url)} redirected to an unsupported URL"
-                    f" scheme {upcoming.scheme!r}; not followed"
+                    f" scheme {next_origin[0]!r}; not followed"
                 )
-            if previous.scheme == "https" and upcoming.scheme == "http":
+            if previous_origin[0] == "https" and next_origin[0] == "http":
                 raise InsecureRedirectError(
                     f"{request.method} {redact_url(response.url)} redirected from https to plain http"
                     f" ({redact_url(next_url)}); refusing to downgrade"
@@ -512,17 +525,17 @@ class Client:
                 )
             visited.append(next_url)
             headers = dict(request.headers)
-            next_origin = _origin_of(next_url)
-            if next_origin != _origin_of(response.url):
-                # Credentials never follow a redirect to another origin (stream URLs lead to a CDN).
-                headers.pop("Authorization", None)
-                headers.pop("Cookie", None)
+            if next_origin != previous_origin:
+                # Credentials never follow a redirect to another origin (stream URLs lead to a
+                # CDN), whoever set them and however their names are spelled.
+                strip_credentials(headers)
+            credentialed = credentialed and next_origin == self._api_origin
             request = Request(request.method, next_url, headers, None, request.timeout, True)
-            if next_origin == self._api_origin and "Authorization" not in headers:
-                # Back on the API (as /resolve answers): a client_id-only client needs its id there.
+            if credentialed and "Authorization" not in headers:
+                # Still on the API (as /resolve answers): a client_id-only client needs its id there.
                 self._apply_credentials(request)
             response = self._send_single_request(request)
-        return response
+        return response, credentialed
 
     def _send_single_request(self, request: Request) -> Response:
         logger = get_logger()
@@ -576,11 +589,10 @@ class Client:
         body = response.read_all(self.max_body_size)
         if not body.strip():
             return Resource({}, info)
-        # json is imported on first use, not with the package (import time is measured).
-        import json as jsonlib
-
         try:
-            data = jsonlib.loads(body)
+            # json's own C scanner, nothing per byte in Python; nesting deeper than the
+            # interpreter's recursion limit is a ValueError here, not a RecursionError.
+            data = loads(body)
         except ValueError as exc:
             raise DecodeError(
                 f"the response claims to be JSON ({content_type}) but is not: {exc}",
@@ -656,6 +668,7 @@ class Client:
                     return
             if not next_url:
                 return
+            next_url = _next_page_url(page, next_url)
             if next_url in fetched:
                 raise SoundCloudError(
                     f"pagination loop: next_href {redact_url(next_url)} was already fetched"
@@ -703,6 +716,27 @@ class Client:
             f"client_id={self._auth.client_id!r}" if self._auth.client_id else "no credentials"
         )
         return f"<soundcloud.Client {self.api_url} ({auth})>"
+
+
+def _next_page_url(page: Resource, next_href: str) -> str:
+    """The absolute URL of a page's ``next_href``: DecodeError when it is not a usable URL,
+    InsecureRedirectError when an https page points to plain http (refused as a redirect
+    would be: the next page would carry the token in the clear)."""
+    next_url, invalid = server_url(page.url, next_href, "utf-8")
+    if not invalid and origin_of(next_url)[0] not in ("http", "https"):
+        invalid = "not an http or https URL"
+    if invalid:
+        raise DecodeError(
+            f"the page's next_href is not a usable URL ({invalid}): {redact_url(next_url)!r}",
+            method="GET",
+            url=page.url,
+        )
+    if origin_of(page.url)[0] == "https" and origin_of(next_url)[0] == "http":
+        raise InsecureRedirectError(
+            f"the next_href of {redact_url(page.url)} leads from https to plain http"
+            f" ({redact_url(next_url)}); refusing to downgrade"
+        )
+    return next_url
 
 
 def _read_error_body(response: Response) -> bytes:

@@ -16,12 +16,13 @@ Every error the package raises derives from :class:`SoundCloudError`::
     │   ├── UnprocessableEntityError   422 (also ValueError)
     │   ├── TooManyRequestsError       429, with ``retry_after``
     │   └── ServerError                5xx
-    ├── DecodeError                    a body that claims to be JSON is not (also ValueError)
+    ├── DecodeError                    a body that claims to be JSON is not, or a next_href that is
+    │                                  not an http(s) URL (also ValueError)
     ├── DownloadError                  a download led to JSON, HTML or HLS playlists, not media
     ├── ResponseTooLargeError          a body or its headers exceed the configured limits
-    ├── RedirectError                  a redirect could not be followed
+    ├── RedirectError                  a redirect could not be followed (its Location is no URL)
     │   ├── TooManyRedirectsError      more hops than allowed, or a loop
-    │   └── InsecureRedirectError      an https URL redirected to plain http
+    │   └── InsecureRedirectError      an https URL redirected (or a next_href led) to plain http
     ├── TokenStoreError                a saved token file is unreadable or corrupt (also ValueError)
     └── OAuthError                     the authorization server refused (RFC 6749 sections 4.1.2.1, 5.2)
         ├── InvalidRequestError        invalid_request: a parameter is missing, repeated or malformed
@@ -35,7 +36,10 @@ Every error the package raises derives from :class:`SoundCloudError`::
         └── StateMismatchError         the ``state`` in the callback is not ours (also ValueError)
 
 No message, ``repr`` or pickled form of an error contains an access token, a refresh
-token or a client secret: URLs are shown with their credentials removed.
+token or a client secret: URLs are shown with their credentials removed. ``str(error)``
+never contains a control character: what a server said (reason phrases, error messages,
+URLs) may carry terminal escape sequences, so they are escaped (``\\x1b``) there, while
+the attributes (``body``, ``reason``, ``errors``...) keep what arrived.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ from __future__ import annotations
 import builtins
 from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
 
+from ._json import loads
 from ._models import retry_after_seconds
-from ._redact import redact_url
+from ._redact import printable, redact_url
 
 __all__ = [
     "AccessDeniedError",
@@ -86,6 +91,10 @@ MAX_KEPT_BODY: Final = 64 * 1024
 
 class SoundCloudError(Exception):
     """Base class of every error raised by this package."""
+
+    def __str__(self) -> str:
+        # One place for every subclass, the auth errors included: messages quote servers.
+        return printable(super().__str__())
 
 
 class TransportError(SoundCloudError):
@@ -135,11 +144,11 @@ class UploadInterruptedError(TransportError):
 
 
 def _json_or_none(body: bytes) -> Any:
-    import json
-
+    # An error body that does not decode (HTML, truncated, or nested too deeply) still
+    # leaves the status error, with the raw body kept on it.
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return loads(body)
+    except ValueError:
         return None
 
 
@@ -147,7 +156,8 @@ class HTTPError(SoundCloudError):
     """The API answered with an error status (4xx or 5xx).
 
     ``message`` is SoundCloud's own explanation where the body carried one
-    (``message``, ``errors[].error_message``, ``error_description`` or ``error``).
+    (``message``, ``errors[].error_message``, ``error_description`` or ``error``), with
+    control characters escaped; ``body`` and the other fields keep what arrived.
     """
 
     status_code: int
@@ -208,11 +218,11 @@ class HTTPError(SoundCloudError):
             message if isinstance(message, str) else "",
             self.error or "",
         ]
-        self.message = next((text for text in candidates if text), "")
+        self.message = printable(next((text for text in candidates if text), ""))
 
     def _describe(self) -> str:
         where = f"{self.method} {self.url} " if self.url else ""
-        status = f"{self.status_code} {self.reason}".rstrip()
+        status = f"{self.status_code} {printable(self.reason)}".rstrip()
         said = f": {self.message}" if self.message else ""
         return f"{where}failed with {status}{said}"
 
@@ -307,7 +317,8 @@ def error_for_status(
 
 
 class DecodeError(SoundCloudError, ValueError):
-    """A body that claims to be JSON could not be decoded."""
+    """A body that claims to be JSON could not be decoded (not JSON, or nested too deeply),
+    or decoded into something unusable: a ``next_href`` that is not an http(s) URL."""
 
     def __init__(self, message: str, *, method: str = "", url: str = "", body: bytes = b"") -> None:
         self.message = message
@@ -343,7 +354,8 @@ class TooManyRedirectsError(RedirectError):
 
 
 class InsecureRedirectError(RedirectError):
-    """An https request was redirected to plain http; the client refuses to downgrade."""
+    """An https request was redirected to plain http, or an https page's ``next_href``
+    points to plain http; the client refuses to downgrade."""
 
 
 class OAuthError(SoundCloudError):
