@@ -7,7 +7,8 @@ The pieces, from pure to stateful:
   :func:`build_authorize_url`, :func:`authorization_code_body`,
   :func:`refresh_token_body`, :func:`client_credentials_body`, :func:`basic_authorization`.
 - :class:`Token`, the token response with its absolute expiry; ``repr`` hides its secrets.
-- :class:`TokenStore` and :class:`FileTokenStore`: where a Token is kept between runs.
+- :class:`TokenStore` and :class:`FileTokenStore`: where a Token is kept between runs (a
+  FileTokenStore is locked across the processes sharing it while one renews the token).
 - :class:`Authenticator`: the token lifecycle behind a :class:`~soundcloud.Client` (code
   exchange, refresh before expiry and after a 401, app tokens from the client-credentials
   grant, one refresh at a time, persistence, sign-out).

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import nullcontext
 from typing import Any, Callable, Dict, Final, List, Optional, Tuple, cast
 from urllib.parse import urlencode
 
 from .. import _log
+from .._json import loads
 from .._models import Request
 from ..errors import InvalidGrantError, OAuthError, SoundCloudError, StateMismatchError, TokenStoreError
 from ..transport import Response
@@ -42,7 +44,7 @@ from .oauth import (
     validate_code_verifier,
     validate_redirect_uri,
 )
-from .tokens import Token, TokenStore, token_from_response
+from .tokens import STRIP_HINT, Token, TokenStore, token_from_response, token_text_error
 
 __all__ = ["Authenticator", "EXPIRY_MARGIN"]
 
@@ -88,6 +90,11 @@ class Authenticator:
 
     Every new token goes to ``token_store`` and ``on_token``, in that order, while the lock is
     held, so saves happen in the order the tokens were issued. A failure of either is raised.
+
+    A store with a ``locked()`` method (:class:`~soundcloud.FileTokenStore` has one) is locked
+    around each renewal: the store is read again, and only when it holds no newer token than
+    ours is the refresh sent and its result saved, so processes sharing the store spend a
+    refresh token once. A store without it is read again all the same.
     """
 
     def __init__(
@@ -116,6 +123,10 @@ class Authenticator:
             raise TypeError(f"token must be a Token or a dict from Token.to_dict(), not {type(token).__name__}")
         if state is not None and (not isinstance(state, str) or not state):
             raise ValueError("state must be a non-empty string (the client.state of the login)")
+        if refresh_token:
+            problem = token_text_error(refresh_token, "refresh token")
+            if problem is not None:
+                raise ValueError(problem + STRIP_HINT)
         if token is not None and refresh_token and token.refresh_token is None:
             token = Token(
                 token.access_token,
@@ -142,8 +153,10 @@ class Authenticator:
         # One token request at a time (refresh tokens are single-use). Reentrant, so an
         # on_token callback may read the client or even call refresh().
         self._lock = threading.RLock()
-        # Counts renewal attempts; a thread that waited on the lock while an attempt failed
-        # raises that failure instead of repeating the request.
+        # Counts finished renewal attempts. A thread notes it before it queues for the lock;
+        # when it has moved by the time the thread gets the lock and the attempt failed, the
+        # thread raises that failure instead of repeating the request. Counting attempts as
+        # they start would miss one that was already in flight when the thread noted it.
         self._attempts = 0
         self._last_error: Optional[BaseException] = None
 
@@ -194,8 +207,11 @@ class Authenticator:
             pending = self._pending_refresh
             if self._token is None and pending is not None:
                 _log.debug("refreshing the given refresh token at start")
-                self._attempts += 1
-                self._refresh_with(pending, None)
+                try:
+                    with self._store_lock():
+                        self._refresh_with(pending, None)
+                finally:
+                    self._attempts += 1
 
     def authorization(self) -> Optional[str]:
         """The ``Authorization`` value for an API request (``'OAuth <token>'``), or None.
@@ -209,8 +225,13 @@ class Authenticator:
             if not self.can_fetch_app_token:
                 return None
             token = self._renew(None, seen)
-        elif self._expiring(token) and self._can_renew(token):
-            token = self._renew(token, seen)
+        elif self._expiring(token):
+            if self._can_renew(token):
+                token = self._renew(token, seen)
+            elif self._store is not None:
+                # Nothing to renew with (a refresh token another process spent first): the
+                # store may hold that process's newer token.
+                token = self._adopt_stored(token)
         if token is None:
             return None
         return AUTH_SCHEME + token.access_token
@@ -231,6 +252,8 @@ class Authenticator:
                 # Another thread renewed it (or a token arrived) since the request left.
                 return True
             if not self._can_renew(current):
+                if self._adopt_stored(current) is not current:
+                    return True
                 _log.debug("401 from the API and nothing to renew the token with")
                 return False
             if (
@@ -264,8 +287,10 @@ class Authenticator:
     def exchange_token(self, code: str, state: Optional[str] = None, *, redirect_uri: Optional[str] = None) -> Token:
         """Exchange the callback's ``code`` for a Token and use it from now on.
 
-        When ``state`` (the callback's) is given, it must equal :attr:`state`, else
-        StateMismatchError before anything is sent. A verifier is good for one exchange:
+        When ``state`` (the callback's) is given, whatever it is, it must equal :attr:`state`,
+        else StateMismatchError before anything is sent. Without it the check is skipped (as
+        the first README had it): the caller then checks the state itself, so pass the
+        callback's ``state`` whenever there is one. A verifier is good for one exchange:
         a second one raises OAuthError until :meth:`authorize_url` starts a new login.
         ``redirect_uri`` is the one the login was started with (:meth:`start_login`),
         by default the client's.
@@ -277,14 +302,21 @@ class Authenticator:
     def refresh(self) -> Token:
         """Renew the token now: the refresh grant (or, for an app token, a new app token)."""
         with self._lock:
-            self._attempts += 1
             current = self._token
-            if current is None and self._pending_refresh is not None:
-                return self._refresh_with(self._pending_refresh, None)
-            if current is not None and self._can_renew(current):
-                return self._obtain(current)
-            if current is None and self.can_fetch_app_token:
-                return self._obtain(None)
+            try:
+                if current is None and self._pending_refresh is not None:
+                    with self._store_lock():
+                        return self._refresh_with(self._pending_refresh, None)
+                if current is not None and self._can_renew(current):
+                    return self._obtain(current)
+                if current is None and self.can_fetch_app_token:
+                    return self._obtain(None)
+            except Exception as exc:
+                # Reported to the threads that queued meanwhile, as a renewal's failure is.
+                self._last_error = _detached(exc)
+                raise
+            finally:
+                self._attempts += 1
             raise OAuthError(
                 "there is no refresh token to refresh with: authorize again (client.authorize_url()"
                 " and exchange_token(), or client.login())",
@@ -343,11 +375,11 @@ class Authenticator:
     def _renew_locked(self, current: Optional[Token], seen: int) -> Token:
         failure = self._last_error
         if self._attempts != seen and failure is not None:
-            # An attempt for this same token failed while this thread waited: do not
-            # repeat it (a refresh token is single-use), report it. Each waiter raises its
-            # own copy: a shared exception would collect every thread's frames.
+            # An attempt for this same token finished, failing, after this thread noted the
+            # count (it was in flight, or started, while this thread waited): do not repeat it
+            # (a refresh token is single-use), report it. Each waiter raises its own copy: a
+            # shared exception would collect every thread's frames.
             raise _detached(failure)
-        self._attempts += 1
         try:
             token = self._obtain(current)
         except Exception as exc:
@@ -355,11 +387,40 @@ class Authenticator:
             # open responses) alive.
             self._last_error = _detached(exc)
             raise
+        finally:
+            self._attempts += 1
         self._last_error = None
         return token
 
+    def _store_lock(self) -> Any:
+        """The store's cross-process lock (its ``locked()``), or a no-op without one."""
+        store = self._store
+        locked = getattr(store, "locked", None) if store is not None else None
+        return locked() if callable(locked) else nullcontext()
+
+    def _adopt_stored(self, current: Token) -> Token:
+        """The store's newer token in place of ``current`` when it has one, else ``current``."""
+        with self._lock:
+            if self._token is not current:
+                return self._token if self._token is not None else current
+            stored = self._newer_stored_token(current)
+            if stored is None:
+                return current
+            _log.debug("another client saved a newer token in the store; using it")
+            self._token = stored
+            self._last_error = None
+            return stored
+
     def _obtain(self, current: Optional[Token]) -> Token:
-        """A new token in place of ``current`` (None: no token yet). Called with the lock held."""
+        """A new token in place of ``current`` (None: no token yet). Called with the lock held.
+
+        The store is locked meanwhile (across processes, when it can be), so that what it
+        holds is read, and replaced, by one renewal at a time.
+        """
+        with self._store_lock():
+            return self._obtain_locked(current)
+
+    def _obtain_locked(self, current: Optional[Token]) -> Token:
         stored = self._newer_stored_token(current)
         if stored is not None:
             _log.debug("another client saved a newer token in the store; using it")
@@ -501,13 +562,16 @@ class Authenticator:
     def _exchange(self, code: str, state: Optional[str], redirect_uri: str) -> Token:
         if not isinstance(code, str) or not code:
             raise ValueError("exchange_token() needs the authorization code from the callback's ?code= parameter")
-        if state is not None and not states_equal(state, self._state):
-            raise StateMismatchError(
-                "the state returned to the redirect URI does not match this login's (a forged or"
-                " stale callback): start a new login; web apps pass the session's state= to Client"
-            )
         client_id = self._require_client_id("exchange_token()")
         with self._lock:
+            # Checked whenever a state is given, whatever it is (empty, not a string), against
+            # the login's state as it is now. None skips the check: exchange_token(code) is
+            # what the first README showed, and the caller then checks the state itself.
+            if state is not None and not states_equal(state, self._state):
+                raise StateMismatchError(
+                    "the state returned to the redirect URI does not match this login's (a forged or"
+                    " stale callback): start a new login; web apps pass the session's state= to Client"
+                )
             if self._verifier_used:
                 raise OAuthError(
                     "this login's code_verifier was already used for an exchange (PKCE verifiers and"
@@ -543,7 +607,6 @@ class Authenticator:
     def _post_token(
         self, fields: List[Tuple[str, str]], basic: Optional[str], what: str, hidden: List[str]
     ) -> Any:
-        import json
         body = urlencode(fields).encode("ascii")
         headers = self._headers("application/x-www-form-urlencoded", len(body))
         if basic is not None:
@@ -560,11 +623,14 @@ class Authenticator:
         if not 200 <= status < 300:
             raise oauth_error_from_response(status, payload, action=what, redact=secrets_)
         try:
-            return json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            # Never a DecodeError: it would keep the body, which may hold a token.
+            # soundcloud._json: JSON nested past the recursion limit is a ValueError there too.
+            return loads(payload)
+        except ValueError as exc:
+            # Never a DecodeError: it would keep the body, which may hold a token. _json's
+            # messages say what is wrong, never what the body holds.
             raise OAuthError(
-                f"the token endpoint answered {status} with a body that is not JSON", error="invalid_response",
+                f"the token endpoint answered {status} with a body that is not JSON ({exc})",
+                error="invalid_response",
                 status_code=status,
             ) from None
 

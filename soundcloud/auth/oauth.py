@@ -23,6 +23,7 @@ import hashlib
 from typing import Any, Callable, Dict, Final, List, Optional, Tuple, Type, cast
 from urllib.parse import quote_plus, urlencode, urlsplit
 
+from .._json import loads
 from .._redact import redact_text, redact_url
 from ..errors import (
     AccessDeniedError,
@@ -249,9 +250,14 @@ def basic_authorization(client_id: str, client_secret: str) -> str:
 
 
 def states_equal(given: str, expected: str) -> bool:
+    """Whether the callback's ``state`` is the login's (RFC 6749 10.12), in constant time.
+
+    False for anything but a non-empty string equal to a non-empty ``expected``.
+    """
     import hmac
-    # Constant time (RFC 6749 10.12 asks for an unguessable, checked value).
-    return bool(expected) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    if not isinstance(cast(object, given), str) or not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
 def _scrub(text: str, secrets_: List[str]) -> str:
@@ -276,12 +282,12 @@ def oauth_error_from_response(
     ``action`` (like ``'refreshing the access token'``) goes into the message; any of
     ``redact`` echoed by the server is blanked out.
     """
-    import json
     hidden = redact or []
     data: Any = None
     try:
-        data = json.loads(body.decode("utf-8")) if body else None
-    except (UnicodeDecodeError, ValueError):
+        # soundcloud._json: JSON nested past the recursion limit is a ValueError there.
+        data = loads(body) if body else None
+    except ValueError:
         data = None
     code: Optional[str] = None
     description: Optional[str] = None

@@ -8,11 +8,13 @@ hides its secrets. A store keeps one Token between runs (and between processes s
 from __future__ import annotations
 
 import os
+import stat
 import time
-from typing import Any, Callable, Dict, Final, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
+from typing import Any, Callable, Dict, Final, List, Mapping, Optional, Protocol, Tuple, TypeVar, Union, cast
 
 from .. import _log
-from .._fs import atomic_write
+from .._fs import FileLock, atomic_write, remove_stale_temporaries
+from .._json import loads
 from ..errors import OAuthError, TokenStoreError
 from .oauth import CLIENT_CREDENTIALS
 
@@ -22,6 +24,61 @@ __all__ = ["FileTokenStore", "Token", "TokenStore", "token_from_response"]
 _C = TypeVar("_C")
 
 MAX_STORE_SIZE: Final = 1024 * 1024
+LOCK_SUFFIX: Final = ".lock"
+
+# A token's lifetime in whole seconds, up to 100 years: SoundCloud's tokens live an hour, and
+# anything larger (Infinity and 1e400 decode to inf) is a broken answer, not a lifetime.
+MAX_EXPIRES_IN: Final = 100 * 365 * 24 * 3600
+# The last second datetime can show (9999-12-31T23:59:59Z): a later expires_at is no date.
+MAX_EXPIRES_AT: Final = 253_402_300_799.0
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def token_text_error(value: str, what: str) -> Optional[str]:
+    """Why ``value`` cannot be an access or refresh token (``what`` names it), or None when it can.
+
+    RFC 6749 A.12 and A.17: both are VSCHAR, printable ASCII (%x20-7E). A line break (a token
+    read from a file with its newline), another control character or a non-ASCII character
+    would break the ``Authorization`` header, or be sent as something else. The message never
+    shows the value.
+    """
+    if not isinstance(cast(object, value), str):
+        return f"the {what} must be a string, not {type(value).__name__}"
+    if not value:
+        return f"the {what} is empty"
+    if not (value.isascii() and value.isprintable()):
+        return (
+            f"the {what} contains a line break, another control character or a character outside"
+            " printable ASCII (RFC 6749 A.12)"
+        )
+    return None
+
+
+# Added where a token comes from the application, which may have read it from a file.
+STRIP_HINT: Final = ": a token read from a file keeps its newline, strip it (token.strip())"
+
+
+def _expires_in_error(value: object, *, strings: bool) -> Tuple[Optional[int], Optional[str]]:
+    """``value`` as a lifetime in whole seconds, or the reason it is not one (None stays None)."""
+    if value is None:
+        return None, None
+    if strings and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+        value = int(value)  # RFC 6749 5.1 says a number; some servers send "3600"
+    # bool is an int; NaN fails every comparison; inf and huge ints fail the upper bound.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_EXPIRES_IN:
+        return None, f"'expires_in' must be a number of seconds from 0 to {MAX_EXPIRES_IN}"
+    return int(value), None
+
+
+def _expires_at_error(value: object) -> Tuple[Optional[float], Optional[str]]:
+    """``value`` as a finite timestamp, or the reason it is not one (None stays None)."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_EXPIRES_AT:
+        return None, "'expires_at' must be a finite timestamp (seconds since the epoch) or null"
+    return float(value), None
 
 
 # --------------------------------------------------------------------------- Token
@@ -51,6 +108,13 @@ class Token:
         token_type: str = "bearer",
         grant_type: Optional[str] = None,
     ) -> None:
+        problem = token_text_error(access_token, "access token")
+        if problem is None and refresh_token:  # "" is taken as None, as it always was
+            problem = token_text_error(refresh_token, "refresh token")
+        if problem is None:
+            problem = _expires_in_error(expires_in, strings=False)[1] or _expires_at_error(expires_at)[1]
+        if problem is not None:
+            raise ValueError(problem + STRIP_HINT if "line break" in problem else problem)
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.expires_in = expires_in
@@ -94,12 +158,16 @@ class Token:
         refresh_token = data.get("refresh_token")
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise ValueError("the saved token's 'refresh_token' must be a string or null")
-        expires_in = data.get("expires_in")
-        if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, (int, float))):
-            raise ValueError("the saved token's 'expires_in' must be a number of seconds or null")
-        expires_at = data.get("expires_at")
-        if expires_at is not None and (isinstance(expires_at, bool) or not isinstance(expires_at, (int, float))):
-            raise ValueError("the saved token's 'expires_at' must be a timestamp or null")
+        problem = token_text_error(access_token, "access token")
+        if problem is None and refresh_token:
+            problem = token_text_error(refresh_token, "refresh token")
+        if problem is not None:
+            raise ValueError("in the saved token, " + problem)
+        expires_in, problem = _expires_in_error(data.get("expires_in"), strings=False)
+        if problem is None:
+            expires_at, problem = _expires_at_error(data.get("expires_at"))
+        if problem is not None:
+            raise ValueError("the saved token's " + problem)
         scope = data.get("scope")
         token_type = data.get("token_type")
         grant_type = data.get("grant_type")
@@ -108,8 +176,8 @@ class Token:
         return cls(
             access_token,
             refresh_token or None,
-            int(expires_in) if expires_in is not None else None,
-            float(expires_at) if expires_at is not None else None,
+            expires_in,
+            expires_at,
             scope if isinstance(scope, str) else "",
             token_type if isinstance(token_type, str) and token_type else "bearer",
             grant_type or None,
@@ -157,7 +225,9 @@ def token_from_response(
     """Build a Token from a token endpoint's JSON (RFC 6749 5.1), stamping ``expires_at``.
 
     A refresh response without a new refresh token keeps ``previous``'s (RFC 6749 6).
-    Raises OAuthError (never echoing the body) when the response is not a token.
+    Raises OAuthError (never echoing the body) when the response is not a usable token: no
+    access token, a token that is not printable ASCII, an ``expires_in`` that is not a
+    number of seconds (Infinity, NaN, negative, a boolean, ``"²"``).
     """
     if not isinstance(data, dict):
         raise OAuthError("the token endpoint answered with JSON that is not a token response", error="invalid_response")
@@ -167,12 +237,16 @@ def token_from_response(
     refresh_token = data.get("refresh_token")
     if not isinstance(refresh_token, str) or not refresh_token:
         refresh_token = previous.refresh_token if previous is not None else None
+    problem = token_text_error(access_token, "access token")
+    if problem is None and refresh_token is not None:
+        problem = token_text_error(refresh_token, "refresh token")
     expires_in: Optional[int] = None
-    raw_expires = data.get("expires_in")
-    if isinstance(raw_expires, (int, float)) and not isinstance(raw_expires, bool):
-        expires_in = int(raw_expires)
-    elif isinstance(raw_expires, str) and raw_expires.strip().isdigit():
-        expires_in = int(raw_expires.strip())
+    if problem is None:
+        expires_in, problem = _expires_in_error(data.get("expires_in"), strings=True)
+    if problem is not None:
+        # Refused whole: a token that cannot be sent, or whose expiry is unknowable, is not
+        # one (RFC 6749 5.1). Never echoed: the message names the field only.
+        raise OAuthError("the token endpoint's response is not a usable token: " + problem, error="invalid_response")
     scope = data.get("scope")
     if not isinstance(scope, str):
         scope = previous.scope if previous is not None else ""
@@ -215,6 +289,10 @@ class TokenStore(Protocol):
             def load(self): ...
             def save(self, token): ...
             def clear(self): ...
+
+    Optional: a ``locked()`` method returning a context manager. The client holds it around
+    each renewal (read the store again, refresh, save), so that processes sharing the store
+    spend a single-use refresh token once; :meth:`FileTokenStore.locked` locks a file.
     """
 
     def load(self) -> Optional[Token]:
@@ -242,6 +320,14 @@ class FileTokenStore:
 
         store = soundcloud.FileTokenStore('~/.config/myapp/soundcloud-token.json')
         client = soundcloud.Client(client_id=ID, client_secret=SECRET, token_store=store)
+
+    Processes sharing the file take turns: :meth:`locked` holds a lock on ``<path>.lock``
+    (mode 0600, left in place) across processes (``fcntl.flock`` on POSIX, ``msvcrt.locking``
+    on Windows; where neither exists, across this process's threads only). The client holds
+    it around a renewal's read, refresh and write, so a single-use refresh token is spent
+    once; every save and clear holds it too. A save removes the temporary files a crashed save
+    left. A path that is not a regular file (a directory, a FIFO) and, on POSIX, a directory
+    that every user may write to (anyone could plant a token there) raise TokenStoreError.
     """
 
     def __init__(
@@ -253,19 +339,24 @@ class FileTokenStore:
         self.path: str = os.path.abspath(os.path.expanduser(os.fspath(path)))
         self._write = write
 
+    def locked(self) -> _StoreLock:
+        """A context manager holding the store's lock, across processes; reentrant per thread."""
+        return _StoreLock(self)
+
     def load(self) -> Optional[Token]:
-        """The saved Token, None when there is no file; TokenStoreError when it is corrupt."""
-        import json
-        try:
-            with open(self.path, "rb") as file:
-                data = file.read(MAX_STORE_SIZE + 1)
-        except FileNotFoundError:
+        """The saved Token, None when there is no file.
+
+        TokenStoreError when the file is corrupt or holds no usable token, is not a regular
+        file, or sits in a directory every user may write to.
+        """
+        self._check_directory()
+        data = self._read()
+        if data is None:
             return None
-        if len(data) > MAX_STORE_SIZE:
-            raise TokenStoreError(f"the token file {self.path} is too large to be a saved token")
         try:
-            parsed = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            # soundcloud._json: a file nested 200,000 deep is a ValueError, not a RecursionError.
+            parsed = loads(data)
+        except ValueError:
             raise TokenStoreError(
                 f"the token file {self.path} is corrupt (not JSON): delete it, or call"
                 " store.clear(), and log in again"
@@ -281,18 +372,114 @@ class FileTokenStore:
         return token
 
     def save(self, token: Token) -> None:
-        """Write ``token`` atomically (temporary file, fsync, rename), mode 0600."""
+        """Write ``token`` atomically (temporary file, fsync, rename), mode 0600, under the lock."""
         import json
-        payload = (json.dumps(token.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")
-        atomic_write(self.path, (payload,), private=True, write=self._write)
+        payload = (json.dumps(token.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+        with self.locked():
+            # No other save runs now: a temporary file is what a crashed one left.
+            remove_stale_temporaries(self.path)
+            self._check_target()
+            atomic_write(self.path, (payload,), private=True, write=self._write)
         _log.debug("saved a token to %s", self.path)
 
     def clear(self) -> None:
         """Delete the file (nothing happens when there is none)."""
+        if not os.path.lexists(self.path):
+            return  # nothing to clear: no directory or lock file is made for it
+        with self.locked():
+            if self._check_target():
+                try:
+                    os.unlink(self.path)
+                except FileNotFoundError:
+                    pass
+
+    def _error(self, problem: str) -> TokenStoreError:
+        return TokenStoreError(f"the token file {self.path} {problem}")
+
+    def _check_directory(self) -> None:
+        """Refuse a directory every user may write to (POSIX): anyone could plant a token there."""
+        if os.name != "posix":
+            return
+        directory = os.path.dirname(self.path)
         try:
-            os.unlink(self.path)
+            mode = os.stat(directory).st_mode
+        except OSError:
+            return  # missing: a save creates it private
+        if mode & stat.S_IWOTH:
+            # Even with the sticky bit (/tmp), another user can create the file first, or the
+            # lock file, and this store would load their token.
+            raise TokenStoreError(
+                f"the directory {directory} of the token file is writable by every user, so anyone"
+                f" could plant a token there: keep the token in a private directory (or chmod o-w {directory})"
+            )
+
+    def _check_target(self) -> bool:
+        """True when the path is a file (or a link) to replace or delete; False when missing."""
+        try:
+            mode = os.lstat(self.path).st_mode
         except FileNotFoundError:
-            pass
+            return False
+        except OSError as exc:
+            raise self._error(f"cannot be inspected ({exc.strerror})") from None
+        if stat.S_ISLNK(mode):
+            try:
+                mode = os.stat(self.path).st_mode
+            except OSError:
+                return True  # a dangling link: replaced or deleted like a file
+        if not stat.S_ISREG(mode):
+            raise self._error("is not a regular file (a directory, FIFO or device): remove it or use another path")
+        return True
+
+    def _read(self) -> Optional[bytes]:
+        # O_NONBLOCK: opening a FIFO put at the path would wait for a writer forever.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(self.path, flags)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._error(f"cannot be read ({exc.strerror})") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise self._error("is not a regular file (a directory, FIFO or device): remove it or use another path")
+            chunks: List[bytes] = []
+            size = 0
+            while size <= MAX_STORE_SIZE:
+                chunk = os.read(fd, MAX_STORE_SIZE + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError as exc:
+            raise self._error(f"cannot be read ({exc.strerror})") from None
+        finally:
+            os.close(fd)
+        if size > MAX_STORE_SIZE:
+            raise self._error("is too large to be a saved token")
+        return b"".join(chunks)
 
     def __repr__(self) -> str:
         return f"FileTokenStore({self.path!r})"
+
+
+class _StoreLock:
+    """What :meth:`FileTokenStore.locked` returns: the store's :class:`~soundcloud._fs.FileLock`,
+    entered only after the directory passed its check, with OSError as TokenStoreError."""
+
+    __slots__ = ("_store", "_lock")
+
+    def __init__(self, store: FileTokenStore) -> None:
+        self._store = store
+        self._lock = FileLock(store.path + LOCK_SUFFIX)
+
+    def __enter__(self) -> None:
+        self._store._check_directory()
+        try:
+            self._lock.__enter__()
+        except OSError as exc:
+            # A directory this process cannot write to included: it could not save a renewed
+            # token there either, and the refresh token it spent would be lost with it.
+            raise self._store._error(f"cannot be locked ({exc.strerror or exc}: {self._lock.path})") from None
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        self._lock.__exit__(exc_type, exc, traceback)
