@@ -6,17 +6,26 @@ It drives an :class:`~soundcloud.auth.Authenticator` through its public methods 
 :meth:`~soundcloud.auth.Authenticator.exchange_token`). Nothing else in the package imports
 this module at import time (``Client.login()`` does, when called; it is left uncompiled), so
 ``http.server`` and ``webbrowser`` are imported only when a login actually runs.
+
+Anything on this machine can connect to the callback port while the login waits: a page
+in the browser, another program. So the server trusts nothing but a redirect carrying this
+login's ``state``: other redirects get a 400 and the login keeps waiting (a forged one can
+neither end it nor slip in its own code), garbage gets a plain 4xx and never a traceback,
+and a ``localhost`` redirect URI holds the port on both loopback families.
 """
 
 from __future__ import annotations
 
+import errno
 import html
+import os
 import socket
 import sys
 import threading
 import webbrowser
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Final, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Final, List, Optional, Sequence, Tuple, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import _log
@@ -31,18 +40,27 @@ __all__ = ["loopback_login"]
 # How long the loopback server's threads wait on one browser connection.
 LOOPBACK_CONNECTION_TIMEOUT: Final = 10.0
 LOOPBACK_POLL: Final = 0.05
+# Free ports tried for a localhost login whose port is taken on ::1 by another program.
+BIND_ATTEMPTS: Final = 16
+# The name of the threads that answer the callback server's connections.
+CONNECTION_THREAD: Final = "soundcloud-login-callback"
+# Binding ::1 fails with these where the machine has no IPv6 loopback; then no program can
+# listen there, and no browser connect there, either.
+NO_IPV6_LOOPBACK: Final = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT})
 
 
-class _CallbackResult:
-    """What the browser brought back to the loopback redirect URI."""
+class _Callback:
+    """This login's callback: its path and state, and what the browser brought back."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.state = ""  # set before the server starts answering; "" matches nothing
         self.params: Optional[Dict[str, str]] = None
         self.event = threading.Event()
         self.lock = threading.Lock()
 
     def offer(self, params: Dict[str, str]) -> bool:
-        """Keep the first callback's parameters; False for any later one."""
+        """Keep the first matching callback's parameters; False for any later one."""
         with self.lock:
             if self.params is not None:
                 return False
@@ -54,18 +72,48 @@ class _CallbackServer(ThreadingHTTPServer):
     """A one-shot HTTP server on a loopback address for the OAuth redirect (RFC 8252 7.3)."""
 
     daemon_threads = True
+    # On POSIX, SO_REUSEADDR lets a fixed port be bound again while an earlier login's
+    # connection is in TIME_WAIT and never lets a second socket listen on it; on Windows it
+    # lets any program bind the port over ours, so there SO_EXCLUSIVEADDRUSE instead.
+    allow_reuse_address = os.name != "nt"
 
-    def __init__(self, address: Tuple[str, int], path: str, family: int) -> None:
+    def __init__(self, address: Tuple[str, int], callback: _Callback, family: int) -> None:
         self.address_family = family
-        self.callback_path = path
-        self.result = _CallbackResult()
+        self.callback = callback
         super().__init__(address, _CallbackHandler)
+
+    def server_bind(self) -> None:
+        exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+        if exclusive is not None:
+            self.socket.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        super().server_bind()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # ThreadingMixIn's, with the threads named: daemons, never joined (a browser may
+        # keep an idle connection open; the login does not wait for it).
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=CONNECTION_THREAD,
+            daemon=True,
+        )
+        thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback on stderr: a client that resets or sends garbage
+        # is not the user's problem.
+        error = sys.exc_info()[1]
+        _log.debug("login callback: connection failed: %s", type(error).__name__)
 
 
 _DONE_PAGE: Final = (
     "<!doctype html><html><head><meta charset='utf-8'><title>SoundCloud login</title></head>"
     "<body style='font-family: sans-serif; margin: 3em'><h1>{title}</h1><p>{text}</p></body></html>"
 )
+_NOT_FOR_US: Final = (
+    "This is the login callback of a program on this computer; it only takes the login redirect."
+)
+_CLOSE: Final = "You can close this window."
 
 
 class _CallbackHandler(BaseHTTPRequestHandler):
@@ -73,31 +121,63 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
     timeout = LOOPBACK_CONNECTION_TIMEOUT
     server_version = "soundcloud-login"
-    sys_version = ""
+    # Every answer has a status line and headers: nothing speaks HTTP/0.9 to a login
+    # callback, and a bare body would be an answer no client can read as an error.
+    default_request_version = "HTTP/1.0"
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.command != "GET":
+            # The redirect is a GET (RFC 6749 4.1.2); anything else is not the browser's.
+            self._page(HTTPStatus.METHOD_NOT_ALLOWED, "Method not allowed", _NOT_FOR_US, (("Allow", "GET"),))
+            return False
+        return True
 
     def do_GET(self) -> None:
-        server = cast(_CallbackServer, self.server)
-        split = urlsplit(self.path)
-        if split.path != server.callback_path:
-            self._page(404, "Not found", "This is not the login callback.")
+        callback = cast(_CallbackServer, self.server).callback
+        # The request target of a redirect is origin-form, path?query (RFC 9112 3.2.1); it
+        # is split by hand because urlsplit raises on garbage such as "//[".
+        target = self.path.partition("#")[0]
+        path, _, query = target.partition("?")
+        if path != callback.path:
+            self._page(HTTPStatus.NOT_FOUND, "Not found", "This is not the login callback.")
             return
-        params = dict(parse_qsl(split.query, keep_blank_values=True))
-        result = server.result
+        params = dict(parse_qsl(query, keep_blank_values=True))
         if "code" not in params and "error" not in params:
-            self._page(400, "Login incomplete", "The redirect carried no authorization code.")
+            self._page(HTTPStatus.BAD_REQUEST, "Login incomplete", "The redirect carried no code.")
             return
-        if not result.offer(params):
-            self._page(200, "Already done", "The login was already completed. You can close this window.")
+        # Only a redirect with this login's state answers it (RFC 6749 10.12): any page or
+        # program on this machine can send one with a code of its own, or an error to end
+        # the login, before the user is done. Those are refused and the login waits on; an
+        # error counts only with the state too (SoundCloud echoes it, RFC 6749 4.1.2.1).
+        if not states_equal(params.get("state", ""), callback.state):
+            self._page(HTTPStatus.BAD_REQUEST, "Not this login", "This redirect is not the login's.")
+            return
+        if not callback.offer(params):
+            self._page(HTTPStatus.OK, "Already done", "The login was already completed. " + _CLOSE)
             return
         if "error" in params:
-            self._page(200, "Login refused", "SoundCloud did not authorize the application. You can close this window.")
+            refused = "SoundCloud did not authorize the application. "
+            self._page(HTTPStatus.OK, "Login refused", refused + _CLOSE)
         else:
-            self._page(200, "Login complete", "You can close this window and return to the application.")
-        result.event.set()
+            self._page(HTTPStatus.OK, "Login complete", _CLOSE + " Return to the application.")
+        callback.event.set()
 
-    def _page(self, status: int, title: str, text: str) -> None:
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        # The default repeats the bad request line in the status line and the page: only
+        # the standard phrase here.
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        self._page(code, phrase, _NOT_FOR_US)
+
+    def _page(self, status: int, title: str, text: str, headers: Sequence[Tuple[str, str]] = ()) -> None:
         body = _DONE_PAGE.format(title=html.escape(title), text=html.escape(text)).encode("utf-8")
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -106,16 +186,24 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        # The default writes the request line, code and state included, to stderr.
-        _log.debug("login callback: %s %s", self.command, urlsplit(self.path).path)
+        # The default writes the request line, code and state included, to stderr. Called
+        # for bad requests too, before the method or path are known.
+        path = str(getattr(self, "path", "")).partition("?")[0]
+        _log.debug("login callback: %s %r", getattr(self, "command", None) or "-", path[:200])
 
 
-def _loopback_target(redirect_uri: Optional[str], port: int) -> Tuple[str, str, int, str, int]:
-    """(host as written in the URI, bind address, bind port, path, address family)."""
+# Where a login listens: (address, family) pairs, all on the same port.
+_Binds = Tuple[Tuple[str, int], ...]
+_IPV4: Final = ("127.0.0.1", socket.AF_INET)
+_IPV6: Final = ("::1", socket.AF_INET6)
+
+
+def _loopback_target(redirect_uri: Optional[str], port: int) -> Tuple[str, _Binds, int, str]:
+    """(host as written in the URI, where to listen, the port, the path)."""
     if port < 0 or port > 65535:
         raise ValueError(f"port must be 0 (any free port) to 65535, not {port}")
     if redirect_uri is None:
-        return "127.0.0.1", "127.0.0.1", port, LOOPBACK_PATH, socket.AF_INET
+        return "127.0.0.1", (_IPV4,), port, LOOPBACK_PATH
     parts = urlsplit(redirect_uri)
     host = parts.hostname or ""
     if parts.scheme.lower() != "http" or host not in LOOPBACK_HOSTS:
@@ -132,9 +220,43 @@ def _loopback_target(redirect_uri: Optional[str], port: int) -> Tuple[str, str, 
     if parts.query:
         raise ValueError("a loopback redirect_uri for login() must not carry a query")
     if host == "::1":
-        return "[::1]", "::1", bind_port, path, socket.AF_INET6
-    # localhost is served on 127.0.0.1 (RFC 8252 8.3 prefers the IP literal).
-    return host, "127.0.0.1", bind_port, path, socket.AF_INET
+        return "[::1]", (_IPV6,), bind_port, path
+    if host == "localhost":
+        # The browser may resolve localhost to either address (RFC 8252 8.3): listening on
+        # one only would let another program take the other and receive the code.
+        return host, (_IPV4, _IPV6), bind_port, path
+    return host, (_IPV4,), bind_port, path
+
+
+def _listen(binds: _Binds, port: int, callback: _Callback) -> List[_CallbackServer]:
+    """One server per address, all on one port: ``port``, or for 0 a port free on all."""
+    for _ in range(BIND_ATTEMPTS):
+        servers: List[_CallbackServer] = []
+        try:
+            for host, family in binds:
+                chosen = int(servers[0].server_address[1]) if servers else port
+                try:
+                    servers.append(_CallbackServer((host, chosen), callback, family))
+                except OSError as exc:
+                    if servers and exc.errno in NO_IPV6_LOOPBACK:
+                        continue  # no ::1 here: localhost can only be 127.0.0.1
+                    if servers and port == 0 and exc.errno == errno.EADDRINUSE:
+                        break  # the free port of 127.0.0.1 is taken on ::1: try another
+                    shown = f"[{host}]" if family == socket.AF_INET6 else host
+                    raise OSError(
+                        exc.errno,
+                        f"cannot listen on {shown}:{chosen} for the login redirect ({exc.strerror or exc}):"
+                        " another program may hold that port; close it, or choose another port",
+                    ) from None
+            else:
+                return servers
+        except BaseException:
+            for server in servers:
+                server.server_close()
+            raise
+        for server in servers:
+            server.server_close()
+    raise OSError(errno.EADDRINUSE, f"found no port free on both 127.0.0.1 and ::1 in {BIND_ATTEMPTS} tries")
 
 
 def _open_in_browser(url: str) -> None:
@@ -154,56 +276,64 @@ def loopback_login(
 ) -> Token:
     """Log in through the browser with a loopback redirect (RFC 8252) and return the Token.
 
-    Listens on 127.0.0.1 (or the loopback host of the client's ``redirect_uri``): on the
-    redirect_uri's port when it has one, else on ``port`` (0: any free port, which SoundCloud
-    accepts for loopback URIs registered without one, RFC 8252 7.3). Without a configured
-    redirect_uri the URI is ``http://127.0.0.1:<port>/callback``. Opens the authorization
-    page with ``open_browser(url)`` (default: :func:`webbrowser.open`, printing the URL too),
-    waits up to ``timeout`` seconds for the redirect, checks its ``state``, and exchanges
-    the code with a fresh PKCE verifier::
+    Listens on 127.0.0.1 (or the loopback host of the client's ``redirect_uri``; for
+    ``localhost``, on both 127.0.0.1 and ::1): on the redirect_uri's port when it has one,
+    else on ``port`` (0: any free port, which SoundCloud accepts for loopback URIs
+    registered without one, RFC 8252 7.3). Without a configured redirect_uri the URI is
+    ``http://127.0.0.1:<port>/callback``. Opens the authorization page with
+    ``open_browser(url)`` (default: :func:`webbrowser.open`, printing the URL too), waits up
+    to ``timeout`` seconds for a redirect carrying this login's ``state`` (others are
+    answered 400 and ignored), and exchanges the code with a fresh PKCE verifier::
 
         client = soundcloud.Client(client_id=ID)
         token = client.login()
+
+    Raises OSError when the port is taken (on either address, for ``localhost``).
     """
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    uri_host, bind_host, bind_port, path, family = _loopback_target(auth.redirect_uri, port)
-    server = _CallbackServer((bind_host, bind_port), path, family)
+    uri_host, binds, bind_port, path = _loopback_target(auth.redirect_uri, port)
+    callback = _Callback(path)
+    servers = _listen(binds, bind_port, callback)
     stop = threading.Event()
-    thread: Optional[threading.Thread] = None
+    threads: List[threading.Thread] = []
     try:
-        actual_port = int(server.server_address[1])
+        actual_port = int(servers[0].server_address[1])
         redirect_uri = f"http://{uri_host}:{actual_port}{path}"
         # A new login: a fresh verifier and state, whatever happened before.
         url, state = auth.start_login(redirect_uri)
-        server.timeout = LOOPBACK_POLL
-        thread = threading.Thread(target=_serve, args=(server, stop), name="soundcloud-login", daemon=True)
-        thread.start()
+        callback.state = state
+        for server in servers:
+            server.timeout = LOOPBACK_POLL
+            thread = threading.Thread(
+                target=_serve, args=(server, stop), name="soundcloud-login", daemon=True
+            )
+            thread.start()
+            threads.append(thread)
         _log.debug("login: waiting for the redirect on %s", redirect_uri)
         (open_browser or _open_in_browser)(url)
-        if not server.result.event.wait(timeout):
+        if not callback.event.wait(timeout):
             raise TimeoutError(
                 f"no login redirect arrived at {redirect_uri} within {timeout:g} s: finish the login"
                 " in the browser sooner, or pass a longer timeout"
             )
-        params = server.result.params or {}
+        params = callback.params or {}
     finally:
         stop.set()
-        if thread is not None:
+        for thread in threads:
             thread.join(LOOPBACK_CONNECTION_TIMEOUT)
-        server.server_close()
-    error = params.get("error")
-    returned_state = params.get("state")
-    # An error redirect may come without a state (RFC 6749 4.1.2.1 echoes it when one was
-    # sent); a code never does.
-    if (returned_state is not None or error is None) and not states_equal(returned_state or "", state):
+        for server in servers:
+            server.server_close()
+    # The server took only a redirect with this state; checked again here, in constant time.
+    if not states_equal(params.get("state") or "", state):
         raise StateMismatchError(
             "the state in the login redirect does not match this login's (a forged or stale"
             " redirect): try again"
         )
+    error = params.get("error")
     if error is not None:
         raise oauth_error_from_redirect(error, params.get("error_description") or "")
-    return auth.exchange_token(params.get("code") or "", returned_state, redirect_uri=redirect_uri)
+    return auth.exchange_token(params.get("code") or "", params.get("state"), redirect_uri=redirect_uri)
 
 
 def _serve(server: _CallbackServer, stop: threading.Event) -> None:

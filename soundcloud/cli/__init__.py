@@ -32,6 +32,7 @@ import sys
 from typing import Callable, Optional, Sequence
 
 from ..errors import SoundCloudError
+from .config import ENV_CLIENT_SECRET
 from .exits import EXIT_ERROR, EXIT_INTERRUPTED, PROG, CLIError
 from .output import report
 from .parser import build_parser
@@ -44,6 +45,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if getattr(args, "client_secret", None):
+        # Any local user can read a process's arguments (ps, /proc/PID/cmdline).
+        sys.stderr.write(
+            f"{PROG}: warning: --client-secret on the command line is visible to other users"
+            f" of this computer; use --client-secret-file PATH or ${ENV_CLIENT_SECRET} instead\n"
+        )
     try:
         return handler(args)
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import sys
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Final, List, Optional
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import soundcloud
 
 from ..errors import SoundCloudError
+from ..media.download import part_path, record_path
 from .config import (
     ENV_CLIENT_ID,
     ENV_REDIRECT_URI,
@@ -28,9 +30,9 @@ from .config import (
     token_file,
 )
 from .exits import EXIT_AUTH, EXIT_OK, EXIT_USAGE, PROG, CLIError
-from .output import describe, info, jsonable, print_json, print_result, status_of
+from .output import describe, info, jsonable, print_json, print_result, shown, status_of
 from .params import parse_params
-from .progress import make_progress
+from .progress import isatty, make_progress
 
 if TYPE_CHECKING:
     from .. import Client, Token
@@ -148,16 +150,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             ident = data.get("urn") or data.get("id") or ""
             user = data.get("user")
             username = user.get("username") if isinstance(user, dict) else None
-            line = f"{ident}\t{_one_line(data.get('title'))}"
+            # Titles and names are anyone's text: shown() escapes what a terminal would run.
+            line = f"{shown(ident)}\t{shown(data.get('title'))}"
             if username:
-                line += f"\t{_one_line(username)}"
+                line += f"\t{shown(username)}"
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
     return EXIT_OK
-
-
-def _one_line(value: Any) -> str:
-    return " ".join(str(value if value is not None else "").split())
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -203,16 +202,17 @@ def _download_source(client: Client, source: str) -> Any:
 def cmd_download(args: argparse.Namespace) -> int:
     """download URL_OR_ID -o FILE: a track's audio to a file (never a partial one)."""
     output: str = args.output
+    if output == "-" and isatty(sys.stdout):
+        # Audio is the server's bytes: on a terminal they would be run as control sequences.
+        raise CLIError(
+            "refusing to write audio to a terminal: redirect stdout (-o - > FILE), or give -o FILE"
+        )
     with open_client(args) as client:
         source = _download_source(client, args.source)
         progress = make_progress(args, "downloading")
-        if progress is not None and output != "-":
-            from ..media.download import part_path
-
-            try:
-                progress.baseline = os.path.getsize(part_path(output))
-            except OSError:
-                pass
+        resumable = _resumable_bytes(output)
+        if progress is not None and resumable is not None:
+            progress.baseline = resumable
         try:
             if output == "-":
                 sys.stdout.flush()
@@ -221,13 +221,11 @@ def cmd_download(args: argparse.Namespace) -> int:
             else:
                 written = client.download(source, output, progress=progress)
         except SoundCloudError as exc:
-            from ..media.download import part_path
-
-            part = part_path(output)
-            if output != "-" and os.path.exists(part):
-                # The server takes ranges: the next run continues where this one stopped.
+            kept = _resumable_bytes(output)
+            if kept is not None:
+                # A record beside the part: the next run continues where this one stopped.
                 raise CLIError(
-                    f"{describe(exc)}; {os.path.getsize(part)} bytes kept in {part}: run the"
+                    f"{describe(exc)}; {kept} bytes kept in {part_path(output)}: run the"
                     " same command again to resume",
                     status_of(exc),
                 ) from None
@@ -238,6 +236,20 @@ def cmd_download(args: argparse.Namespace) -> int:
     if output != "-":
         info(args, f"saved {written} bytes to {output}")
     return EXIT_OK
+
+
+def _resumable_bytes(output: str) -> Optional[int]:
+    """The size of a download's resumable ``.part``: a regular file with its record beside it."""
+    if output == "-":
+        return None
+    try:
+        record = os.lstat(record_path(output))
+        part = os.lstat(part_path(output))
+    except OSError:
+        return None
+    if not (stat.S_ISREG(record.st_mode) and stat.S_ISREG(part.st_mode)):
+        return None
+    return part.st_size
 
 
 class _SaveOnlyStore:
@@ -297,7 +309,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         try:
             username = client.get("/me").get("username")
             if isinstance(username, str):
-                who = f" as {username}"
+                who = f" as {shown(username)}"
         except SoundCloudError:
             pass  # logged in all the same; /me is only for the greeting
     info(args, f"Logged in{who}; token saved to {path}")

@@ -31,6 +31,7 @@ __all__ = [
     "ENV_TOKEN_FILE",
     "app_token_path",
     "build_client",
+    "client_secret",
     "client_settings",
     "config_dir",
     "default_token_path",
@@ -106,11 +107,41 @@ def redact(text: str) -> str:
     return redact_text(text, _secrets)
 
 
+# The longest first line read from --client-secret-file: a secret is far shorter, and a
+# wrong path (a device, a big file) must not be read whole.
+MAX_SECRET_LINE: Final = 4096
+
+
+def client_secret(args: argparse.Namespace) -> Optional[str]:
+    """--client-secret-file's first line (stripped), else --client-secret, else the environment.
+
+    The file and the environment keep the secret out of the process list, which every
+    local user can read (``ps``); ``main`` warns when it is given on the command line.
+    """
+    path = getattr(args, "client_secret_file", None)
+    if not path:
+        return option(args, "client_secret", ENV_CLIENT_SECRET)
+    if getattr(args, "client_secret", None):
+        raise CLIError("give --client-secret or --client-secret-file, not both", EXIT_USAGE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            line = handle.readline(MAX_SECRET_LINE)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CLIError(f"cannot read the client secret from {path}: {reason}", EXIT_USAGE) from None
+    except UnicodeDecodeError:
+        raise CLIError(f"cannot read the client secret from {path}: not UTF-8 text", EXIT_USAGE) from None
+    secret = line.strip()
+    if not secret:
+        raise CLIError(f"the first line of {path} is empty: it should hold the client secret", EXIT_USAGE)
+    return secret
+
+
 def client_settings(args: argparse.Namespace) -> Dict[str, Any]:
     """Client keyword arguments from the options and environment (the secret is remembered)."""
     settings: Dict[str, Any] = {
         "client_id": option(args, "client_id", ENV_CLIENT_ID),
-        "client_secret": option(args, "client_secret", ENV_CLIENT_SECRET),
+        "client_secret": client_secret(args),
         "api_url": option(args, "api_url", ENV_API_URL),
         "auth_url": option(args, "auth_url", ENV_AUTH_URL),
     }

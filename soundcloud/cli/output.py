@@ -4,6 +4,11 @@ Results go to stdout as JSON (pretty, or compact with ``--raw``; binary answers 
 status lines to stderr unless ``-q``. An error is one line on stderr,
 ``soundcloud: error: ...``, never with a credential in it (:func:`describe` redacts),
 and maps to an exit status (:func:`status_of`, statuses in :mod:`.exits`).
+
+Text from the server may carry terminal control sequences (OSC 52 writes the clipboard,
+CSI rewrites the screen): everything printed for people shows control characters escaped
+(:func:`shown`, the package's one policy, ``soundcloud._redact.printable``), and JSON output
+escapes them too (:func:`print_json`), the data unchanged.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import argparse
 import http
 import json
 import platform
+import re
 import sys
-from typing import Any, Optional, TextIO
+from typing import Any, Final, Optional, TextIO
 from urllib.parse import urlsplit
 
 import soundcloud
 
+from .._redact import printable
 from ..errors import HTTPError, OAuthError, TokenStoreError, TransportError, UnauthorizedError
 from .config import redact
 from .exits import EXIT_AUTH, EXIT_ERROR, EXIT_HTTP, EXIT_NETWORK, PROG, CLIError
@@ -29,9 +36,26 @@ __all__ = [
     "print_json",
     "print_result",
     "report",
+    "shown",
     "status_of",
     "version_text",
 ]
+
+# What json.dumps(ensure_ascii=False) leaves as it is: anything past ASCII (it escapes the
+# C0 controls itself). Of those, the ones printable() escapes become \uXXXX below.
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7e]")
+
+
+def shown(value: Any) -> str:
+    """Server text as one printable line: whitespace runs become one space, control
+    characters (ESC, DEL, C1, bidi overrides) are escaped (``\\x1b``)."""
+    return printable(" ".join(str(value if value is not None else "").split()))
+
+
+def _json_escape(match: "re.Match[str]") -> str:
+    char = match.group()
+    # ensure_ascii's escape of one character: \uXXXX, or a surrogate pair past the BMP.
+    return char if printable(char) == char else json.dumps(char)[1:-1]
 
 
 def jsonable(result: Any) -> Any:
@@ -48,8 +72,12 @@ def print_json(data: Any, raw: bool, stream: Optional[TextIO] = None) -> None:
     out = stream if stream is not None else sys.stdout
     indent = None if raw else 2
     separators = (",", ":") if raw else (",", ": ")
+    # DEL, C1 controls and bidi overrides are legal raw in JSON strings, and a terminal acts
+    # on them: the same JSON with them escaped (they occur inside strings only).
+    text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False)
+    text = _NON_ASCII.sub(_json_escape, text)
     try:
-        out.write(json.dumps(data, indent=indent, separators=separators, ensure_ascii=False) + "\n")
+        out.write(text + "\n")
     except UnicodeEncodeError:
         # A terminal that cannot show the text: \u escapes are the same JSON.
         out.write(json.dumps(data, indent=indent, separators=separators) + "\n")
@@ -122,8 +150,9 @@ def describe(exc: BaseException) -> str:
         text = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
     else:
         text = str(exc) or type(exc).__name__
-    # One line, and never a credential (the library redacts; this is the second lock).
-    return redact(" ".join(text.split()))
+    # One line, never a credential (the library redacts; this is the second lock), and no
+    # control character from the server (a reason phrase, a message, a URL) left to act.
+    return printable(redact(" ".join(text.split())))
 
 
 def _without_client_id(url: str) -> str:

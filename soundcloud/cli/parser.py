@@ -48,7 +48,9 @@ credentials (first that applies):
      cached beside it in app-token-*.json (SoundCloud rate-limits new app tokens);
   3. else, with a client id only: the client_id query parameter (public reads).
   --client-id/--client-secret default to $SOUNDCLOUD_CLIENT_ID/$SOUNDCLOUD_CLIENT_SECRET,
-  --api-url/--auth-url to $SOUNDCLOUD_API_URL/$SOUNDCLOUD_AUTH_URL.
+  --api-url/--auth-url to $SOUNDCLOUD_API_URL/$SOUNDCLOUD_AUTH_URL. Every local user
+  can see the command line (ps): give the secret with --client-secret-file PATH (its
+  first line) or the environment rather than --client-secret, which warns.
 
 parameters (get, post, put, delete):
   name=value         a parameter, sent as given: track[title]=x stays track[title]
@@ -75,7 +77,12 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
     group = common.add_argument_group("common options")
     group.add_argument("--client-id", metavar="ID", default=default, help=f"app client id (${ENV_CLIENT_ID})")
     group.add_argument(
-        "--client-secret", metavar="SECRET", default=default, help=f"app client secret (${ENV_CLIENT_SECRET})"
+        "--client-secret", metavar="SECRET", default=default,
+        help=f"app client secret (${ENV_CLIENT_SECRET}); other users can see it in the process list",
+    )
+    group.add_argument(
+        "--client-secret-file", metavar="PATH", default=default,
+        help="read the app client secret from the first line of this file",
     )
     group.add_argument("--api-url", metavar="URL", default=default, help=f"API base URL (${ENV_API_URL})")
     group.add_argument(

@@ -654,13 +654,15 @@ def _cut_then_resume(ctx: FaultContext) -> bool:
     """First request: 50 kB of MEDIA then a close; later ones honour ``Range: bytes=N-``."""
     if ctx.hit == 1:
         ctx.send(
-            b"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nAccept-Ranges: bytes\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nAccept-Ranges: bytes\r\nETag: \"v1\"\r\n"
             b"Content-Length: %d\r\n\r\n" % len(MEDIA) + MEDIA[:50_000]
         )
         return False
     start = int(ctx.request.headers["range"].split("=")[1].rstrip("-"))
     content_range = "bytes %d-%d/%d" % (start, len(MEDIA) - 1, len(MEDIA))
-    return ctx.respond(206, MEDIA[start:], [("Content-Type", "audio/mpeg"), ("Content-Range", content_range)])
+    return ctx.respond(
+        206, MEDIA[start:], [("Content-Type", "audio/mpeg"), ("Content-Range", content_range), ("ETag", '"v1"')]
+    )
 
 
 def test_interrupted_download_resumes_on_the_next_run(home: Path, tmp_path: Path) -> None:
