@@ -12,18 +12,27 @@ What :func:`download` does, where the API leaves a choice:
   does not assemble, and ``preview_mp3_128_url`` is a 30 second preview, never taken
   silently: when there is no progressive URL, a ``/tracks/{urn}/streams`` source falls back
   to the legacy ``/tracks/{urn}/stream``, anything else raises :class:`DownloadError`.
-- **Paths** are written to ``<target>.part`` in the same directory, flushed and fsynced,
-  then renamed over ``target``: on any error (KeyboardInterrupt included) nothing is
-  written at ``target``. After a failure the ``.part`` file is kept, to be resumed by the
-  next call, only when ``resume`` is true and the server takes ranges (``Accept-Ranges:
-  bytes`` or a 206 answer); otherwise it is removed. Two downloads to the same target at
+- **Paths** are written to ``<target>.part`` in the same directory, fsynced, then renamed
+  over ``target``: on any error (KeyboardInterrupt included) nothing is written at
+  ``target``. A symbolic link, FIFO, socket, device or directory at the target, the
+  ``.part`` file or its record is refused with :class:`DownloadError` before anything is
+  sent, and nothing is written (see :mod:`.partfile`). Two downloads to the same target at
   the same time are not supported (they would share the ``.part`` file).
-- **Resume.** With ``resume=True`` and a ``.part`` file present, the request carries
-  ``Range: bytes=<size of .part>-``. A 206 whose ``Content-Range`` starts there is
-  appended; a 200 (ranges ignored) or a 206 starting elsewhere starts over; a 416 means
-  the ``.part`` file is complete when its size is the total the server states, else the
-  download starts over. The final size is checked against ``Content-Range``/
-  ``Content-Length``; a short body raises :class:`~soundcloud.ProtocolError`.
+- **Resume.** A ``.part`` file is resumed only when it is known to hold the start of the
+  same bytes: with ``resume=True`` and a server that takes ranges (``Accept-Ranges: bytes``
+  or a 206) and names the version it sends with a strong validator (an ``ETag``, else a
+  ``Last-Modified`` that RFC 9110 8.8.2.2 lets a client call strong), the download writes
+  a record beside it, ``<target>.part.json``: the source (without query: no signature or
+  token), the validator and the total size. After a failure the ``.part`` file and its
+  record are kept for the next call; otherwise both are removed. The next call resumes
+  only when the record names the same source, with ``Range: bytes=<size of .part>-`` and
+  ``If-Range: <validator>`` (RFC 9110 13.1.5). A 206 that starts there (and states no other
+  validator or total) is appended; a 200 (the file changed, or ranges are ignored), a 206
+  starting elsewhere, or a ``.part`` file without a matching record starts over. A 416
+  means the ``.part`` file is complete only when its size is the recorded total and the
+  total the server states, else the download starts over. The final size is checked
+  against ``Content-Range``/``Content-Length``; a short body raises
+  :class:`~soundcloud.ProtocolError`.
 - **File objects** (anything with ``write``, in binary mode) are written from their
   current position; nothing is resumed and nothing can be undone on error.
 - A ``text/html`` body is refused (an error page, not media); so is a JSON one.
@@ -43,13 +52,28 @@ from .._redact import redact_url
 from ..encoding import to_urn
 from ..errors import DownloadError, HTTPError, ProtocolError
 from ..resources import Resource, ResourceList, StreamResponse
+from .partfile import (
+    PartFile,
+    PartRecord,
+    check_regular,
+    create_part,
+    read_record,
+    record_source,
+    remove_quietly,
+    reopen_part,
+    strong_validator,
+    validator_changed,
+    write_record,
+)
 
 __all__ = [
     "MediaClient",
     "PART_SUFFIX",
+    "RECORD_SUFFIX",
     "download",
     "parse_content_range",
     "part_path",
+    "record_path",
     "source_url",
 ]
 
@@ -65,6 +89,8 @@ class MediaClient(Protocol):
 
 # The temporary file a path target is written to; deterministic, so a later call resumes it.
 PART_SUFFIX: Final = ".part"
+# The record of what a .part file holds (see .partfile): <target>.part.json.
+RECORD_SUFFIX: Final = PART_SUFFIX + ".json"
 CHUNK_SIZE: Final = 64 * 1024
 # Keys of the ``/tracks/{urn}/streams`` answer, and the progressive ones, in preference order.
 _STREAM_KEYS: Final = (
@@ -84,6 +110,11 @@ ProgressCallback = Callable[[int, Optional[int]], None]
 def part_path(target: Union[str, "os.PathLike[str]"]) -> str:
     """The temporary file a download to ``target`` writes (and resumes): ``<target>.part``."""
     return os.fspath(target) + PART_SUFFIX
+
+
+def record_path(target: Union[str, "os.PathLike[str]"]) -> str:
+    """The record of what ``<target>.part`` holds, which resuming requires: ``<target>.part.json``."""
+    return os.fspath(target) + RECORD_SUFFIX
 
 
 def download(
@@ -192,6 +223,7 @@ class _Media:
         total: Optional[int],
         resumable: bool,
         url: str,
+        headers: Mapping[str, str],
     ) -> None:
         self.response = response
         self.status = status
@@ -199,6 +231,9 @@ class _Media:
         self.total = total
         self.resumable = resumable
         self.url = url
+        self.headers = headers
+        # What a record names this version by, when the server gives a strong one.
+        self.validator = strong_validator(headers)
 
     def close(self) -> None:
         if self.response is not None:
@@ -224,11 +259,15 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def _request(client: MediaClient, url: str, offset: int) -> _Media:
-    """GET the media, with a Range from ``offset``; follow a stream-URL listing once."""
+def _request(client: MediaClient, url: str, offset: int, validator: Optional[str]) -> _Media:
+    """GET the media, with a Range from ``offset`` if this ``validator`` still holds; follow a
+    stream-URL listing once."""
     headers: Dict[str, str] = {"Accept": "*/*"}
     if offset > 0:
         headers["Range"] = f"bytes={offset}-"
+        if validator is not None:
+            # RFC 9110 13.1.5: the range only if the file is still this version, else all of it.
+            headers["If-Range"] = validator
     hops = 0
     while True:
         try:
@@ -237,7 +276,7 @@ def _request(client: MediaClient, url: str, offset: int) -> _Media:
             if exc.status_code == 416 and offset > 0:
                 found = parse_content_range(header_value(exc.headers, "content-range"))
                 total = found[2] if found is not None else None
-                return _Media(None, 416, offset, total, True, url)
+                return _Media(None, 416, offset, total, True, url, exc.headers)
             raise
         if isinstance(result, StreamResponse):
             return _media_from(result, offset)
@@ -249,7 +288,7 @@ def _request(client: MediaClient, url: str, offset: int) -> _Media:
                 # An empty body (Content-Length: 0) comes back from the client as an empty
                 # Resource: an empty file, not JSON.
                 resumable = "bytes" in (result.headers.get_value("accept-ranges") or "").lower()
-                return _Media(None, result.status_code, 0, 0, resumable, url)
+                return _Media(None, result.status_code, 0, 0, resumable, url, result.headers)
             if hops == 1 and any(key in data for key in _STREAM_KEYS):
                 picked = _progressive_url(data)
                 if picked is None:
@@ -287,79 +326,126 @@ def _media_from(response: StreamResponse, offset: int) -> _Media:
         start = found[0] if found is not None else None
         if found is None or start is None or start != offset:
             # Not the range asked for: the caller starts over without one.
-            return _Media(response, 206, -1, None, True, response.url)
+            return _Media(response, 206, -1, None, True, response.url, response.headers)
         total = found[2]
         if total is None and length is not None:
             total = offset + length
-        return _Media(response, 206, offset, total, True, response.url)
-    return _Media(response, status, 0, length, resumable, response.url)
+        return _Media(response, 206, offset, total, True, response.url, response.headers)
+    return _Media(response, status, 0, length, resumable, response.url, response.headers)
 
 
-def _open_media(client: MediaClient, url: str, offset: int) -> _Media:
+def _open_media(client: MediaClient, url: str, offset: int, validator: Optional[str]) -> _Media:
     """The media to write, starting at ``offset`` when the server allows, else at 0."""
-    media = _request(client, url, offset)
+    media = _request(client, url, offset, validator)
     if media.status == 206 and media.start < 0:
         media.close()
-        media = _request(client, url, 0)
+        media = _request(client, url, 0, None)
     return media
 
 
 def _to_path(
     client: MediaClient, url: str, path: str, progress: Optional[ProgressCallback], resume: bool
 ) -> int:
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, "the download target is a directory", path)
+    try:
+        check_regular(path, "download target")
+    except DownloadError:
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise IsADirectoryError(errno.EISDIR, "the download target is a directory", path) from None
+        raise
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, "the download target's directory does not exist", directory)
     part = path + PART_SUFFIX
-    offset = 0
-    if resume:
-        try:
-            offset = os.stat(part).st_size
-        except FileNotFoundError:
-            offset = 0
-    # A .part file is left behind only by a server that takes ranges (see the module docs).
-    resumable = offset > 0
-    done = offset
+    record_file = path + RECORD_SUFFIX
+    # Links and special files are refused here, before anything is sent or written.
+    has_part = check_regular(part, "partial file")
+    has_record = check_regular(record_file, "resume record")
+    source = record_source(url)
+    record: Optional[PartRecord] = None
+    out: Optional[PartFile] = None
+    if resume and has_part and has_record:
+        record = read_record(record_file)
+        if record is not None and record.source == source:
+            out = reopen_part(part)
+            if out is not None and record.size is not None and out.size > record.size:
+                out.close()
+                out = None  # longer than the file it belongs to: not the start of it
+    if out is None:
+        # Not known to be the start of this source's bytes (another source, no record, a
+        # version without a validator): never resumed.
+        record = None
+        if has_record:
+            remove_quietly(record_file)
+        if has_part:
+            remove_quietly(part)
+        out = create_part(part)
+    done = out.size
     media: Optional[_Media] = None
     try:
-        media = _open_media(client, url, offset)
-        if media.status == 416:
-            if media.total is not None and media.total == offset:
+        media = _open_media(client, url, done, record.validator if record is not None else None)
+        if record is not None and media.status == 416:
+            if _finished(media, record, done):
                 # Everything was received before; only the rename was missing.
-                replace_durably(part, path, sync_source=True)
+                out.finish()
+                replace_durably(part, path)
+                remove_quietly(record_file)
                 if progress is not None:
-                    progress(offset, offset)
-                return offset
-            media = _open_media(client, url, 0)
-        resumable = media.resumable
-        done = media.start
-        with open(part, "ab" if done > 0 else "wb") as out:
-            if done > 0 and out.tell() != done:
-                raise DownloadError(f"{part!r} changed while it was being resumed; try again")
-            response = media.response
-            if response is not None:
-                write = out.write
-                for chunk in response.iter_bytes(CHUNK_SIZE):
-                    write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, media.total)
-            _check_complete(media, done, resume and resumable, part)
-            out.flush()
-            os.fsync(out.fileno())
+                    progress(done, done)
+                return done
+            media = _open_media(client, url, 0, None)
+        elif record is not None and media.status == 206 and _changed(media, record):
+            media.close()
+            media = _open_media(client, url, 0, None)
+        if media.start == 0:
+            # A new file, or starting over: its record (if it can have one) before its bytes.
+            if record is not None:
+                remove_quietly(record_file)
+                record = None
+            out.restart()
+            done = 0
+            if resume and media.resumable and media.validator is not None:
+                record = PartRecord(source, media.validator, media.total)
+                write_record(record_file, record)
+        out.check_size()
+        response = media.response
+        if response is not None:
+            for chunk in response.iter_bytes(CHUNK_SIZE):
+                out.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, media.total)
+        _check_complete(media, done, record is not None, part)
+        out.finish()
         replace_durably(part, path)
+        if record is not None:
+            remove_quietly(record_file)
         return done
     except BaseException:
         if media is not None:
             media.close()
-        if not (resume and resumable and done > 0):
-            try:
-                os.unlink(part)
-            except OSError:
-                pass
+        out.close()
+        if record is None or done == 0:
+            # Nothing that a later call could resume safely.
+            remove_quietly(part)
+            remove_quietly(record_file)
         raise
+
+
+def _finished(media: _Media, record: PartRecord, size: int) -> bool:
+    """A 416 to ``Range: bytes=<size>-``: is the .part file the whole recorded file?"""
+    return (
+        media.total is not None
+        and media.total == size
+        and (record.size is None or record.size == size)
+        and not validator_changed(record.validator, media.headers)
+    )
+
+
+def _changed(media: _Media, record: PartRecord) -> bool:
+    """A 206 to a resume: does it say it is part of another version than the record's?"""
+    if validator_changed(record.validator, media.headers):
+        return True
+    return record.size is not None and media.total is not None and media.total != record.size
 
 
 def _check_complete(media: _Media, done: int, kept: bool, part: Optional[str]) -> None:
@@ -376,7 +462,7 @@ def _check_complete(media: _Media, done: int, kept: bool, part: Optional[str]) -
 
 
 def _to_file(client: MediaClient, url: str, target: Any, progress: Optional[ProgressCallback]) -> int:
-    media = _open_media(client, url, 0)
+    media = _open_media(client, url, 0, None)
     done = 0
     try:
         response = media.response

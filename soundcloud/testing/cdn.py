@@ -6,6 +6,11 @@ playlist). URLs are HMAC-signed (``_Store.sign``) and expire ``CDN_URL_LIFETIME`
 seconds after they were handed out (403 with an XML body otherwise, like CloudFront).
 Audio is ``audio/mpeg`` with ``Accept-Ranges: bytes``; ``Range: bytes=N-``,
 ``bytes=N-M`` and ``bytes=-N`` give 206 with ``Content-Range``, 416 when unsatisfiable.
+Like S3 and CloudFront, every audio answer carries validators: a strong ``ETag`` (the MD5 of
+the bytes) and ``Last-Modified`` (the track's ``created_at``: its audio never changes after),
+and ``If-Range`` is honoured (RFC 9110 13.1.5, evaluated before Range as 13.2.2 orders): the
+Range is served only when the If-Range ETag or date matches exactly, else the whole object
+comes back with 200.
 Bytes are ``media_bytes(id)``: generated from the id, or the uploaded file for uploaded
 tracks. ``cdn_authorization_seen`` tells whether an ``Authorization`` header ever
 reached the CDN (it must not).
@@ -16,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Final, Iterable, Pattern, Tuple
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from typing import Final, Iterable, Optional, Pattern, Tuple
 
 from .http import NONE, RecordedRequest, _App, _Call, _Fail, _Response, _routes
 from .store import _Store
@@ -75,19 +82,31 @@ class _CdnApp(_App):
         return track_id
 
     def media(self, call: _Call) -> _Response:
-        return self.audio(call, self.store.media_bytes(self.verified_id(call)))
+        track_id = self.verified_id(call)
+        return self.audio(call, self.store.media_bytes(track_id), self.last_modified(track_id))
 
     def preview(self, call: _Call) -> _Response:
-        return self.audio(call, self.store.media_bytes(self.verified_id(call))[:PREVIEW_SIZE])
+        track_id = self.verified_id(call)
+        return self.audio(call, self.store.media_bytes(track_id)[:PREVIEW_SIZE], self.last_modified(track_id))
 
-    def audio(self, call: _Call, data: bytes) -> _Response:
+    def last_modified(self, track_id: int) -> Optional[str]:
+        with self.store.lock:
+            created = self.store.tracks[track_id].get("created_at")
+        return _http_date(created) if isinstance(created, str) else None
+
+    def audio(self, call: _Call, data: bytes, modified: Optional[str]) -> _Response:
         size = len(data)
         etag = '"' + hashlib.md5(data).hexdigest() + '"'  # noqa: S324 - an ETag, not security
         headers = [("Content-Type", "audio/mpeg"), ("Accept-Ranges", "bytes"), ("ETag", etag)]
+        if modified is not None:
+            headers.append(("Last-Modified", modified))
         header = call.request.header("range")
         match = _RANGE_RE.fullmatch(header.strip()) if header else None
         if match is None or (not match.group(1) and not match.group(2)):
             return _Response(200, data, headers)  # no Range, or one we may ignore (RFC 9110 14.2)
+        condition = call.request.header("if-range")
+        if condition is not None and not _if_range_holds(condition.strip(), etag, modified):
+            return _Response(200, data, headers)  # the client's copy is stale: all of it (13.1.5)
         first, last = match.group(1), match.group(2)
         if first:
             start = int(first)
@@ -117,3 +136,22 @@ class _CdnApp(_App):
             f"#EXTINF:{seconds}.0,\n{segment}\n#EXT-X-ENDLIST\n"
         )
         return _Response(200, text.encode(), [("Content-Type", "application/vnd.apple.mpegurl")])
+
+
+def _http_date(stamp: str) -> Optional[str]:
+    """``2020/01/03 12:08:25 +0000`` (the API's format) as an IMF-fixdate (RFC 9110 5.6.7)."""
+    try:
+        moment = datetime.strptime(stamp, "%Y/%m/%d %H:%M:%S %z")
+    except ValueError:
+        return None
+    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
+def _if_range_holds(condition: str, etag: str, modified: Optional[str]) -> bool:
+    # RFC 9110 13.1.5: an entity tag starts with a DQUOTE and is compared strongly (a weak
+    # tag, W/"...", never matches); anything else is a date that must equal Last-Modified.
+    if condition.startswith('"'):
+        return condition == etag
+    if condition.startswith("W/"):
+        return False
+    return modified is not None and condition == modified

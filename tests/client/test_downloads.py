@@ -75,11 +75,14 @@ class MediaServer(RequestServer):
         return False
 
 
-def media_handler(data: bytes, *, ranges: bool = True, content_type: str = "audio/mpeg") -> Callable[[str, Dict[str, str]], Reply]:
-    """Serve ``data`` at every path; with ``ranges``, ``Range: bytes=N-`` gives 206/416."""
+def media_handler(
+    data: bytes, *, ranges: bool = True, content_type: str = "audio/mpeg", etag: str = '"v1"'
+) -> Callable[[str, Dict[str, str]], Reply]:
+    """Serve ``data`` at every path with ``etag`` (a resume needs a validator); with
+    ``ranges``, ``Range: bytes=N-`` gives 206/416 (whatever If-Range says)."""
 
     def handle(path: str, headers: Dict[str, str]) -> Reply:
-        reply = [("Content-Type", content_type)]
+        reply = [("Content-Type", content_type), ("ETag", etag)]
         if not ranges:
             return 200, reply, data
         reply.append(("Accept-Ranges", "bytes"))
@@ -302,37 +305,7 @@ def test_empty_media_gives_an_empty_file(media_client: Callable[[MediaServer], s
 # -- resume ---------------------------------------------------------------------------------------
 
 
-def test_resume_from_a_part_file(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
-    media = fake.media_bytes(TRACK)
-    target = tmp_path / "r.mp3"
-    Path(part_path(target)).write_bytes(media[:100_000])
-    calls: List[Tuple[int, Optional[int]]] = []
-    assert client.download(TRACK, target, progress=lambda d, t: calls.append((d, t))) == len(media)
-    assert target.read_bytes() == media
-    assert leftovers(tmp_path) == ["r.mp3"]
-    (cdn,) = [r for r in fake.requests if r.server == "cdn"]
-    assert cdn.header("range") == "bytes=100000-"
-    assert cdn.header("authorization") is None
-    assert calls[0][0] > 100_000 and calls[-1] == (len(media), len(media))
-
-
-def test_a_complete_part_file_is_finished_by_416(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
-    media = fake.media_bytes(TRACK)
-    target = tmp_path / "c.mp3"
-    Path(part_path(target)).write_bytes(media)
-    assert client.download(TRACK, target) == len(media)
-    assert target.read_bytes() == media
-    assert leftovers(tmp_path) == ["c.mp3"]
-    assert [r.header("range") for r in fake.requests if r.server == "cdn"] == ["bytes=%d-" % len(media)]
-
-
-def test_a_part_file_longer_than_the_media_starts_over(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
-    media = fake.media_bytes(TRACK)
-    target = tmp_path / "l.mp3"
-    Path(part_path(target)).write_bytes(media + b"junk")
-    assert client.download(TRACK, target) == len(media)
-    assert target.read_bytes() == media
-    assert [r.header("range") for r in fake.requests if r.server == "cdn"] == ["bytes=%d-" % (len(media) + 4), None]
+# Resuming the fake's CDN (If-Range, the record, 416): test_download_resume_records.py.
 
 
 def test_resume_false_ignores_the_part_file(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
@@ -344,13 +317,18 @@ def test_resume_false_ignores_the_part_file(fake: "FakeSoundCloud", client: soun
     assert leftovers(tmp_path) == ["n.mp3"]
 
 
-def test_server_without_range_support_starts_over(media_client: Callable[[MediaServer], soundcloud.Client], tmp_path: Path) -> None:
+def test_server_that_stops_taking_ranges_starts_over(
+    media_client: Callable[[MediaServer], soundcloud.Client], tmp_path: Path
+) -> None:
     target = tmp_path / "s.mp3"
-    Path(part_path(target)).write_bytes(b"stale bytes from another file")
-    with MediaServer(media_handler(DATA, ranges=False)) as server:
-        assert media_client(server).download(server.url + "/s.mp3", target) == len(DATA)
+    ranged, plain = media_handler(DATA), media_handler(DATA, ranges=False)
+    with MediaServer(lambda path, headers: (ranged if path.startswith("/s.mp3?1") else plain)(path, headers), cuts={0: 500}) as server:
+        client = media_client(server)
+        with pytest.raises(ProtocolError, match="kept in"):
+            client.download(server.url + "/s.mp3?1", target)
+        assert client.download(server.url + "/s.mp3?2", target) == len(DATA)  # the same source: no query
     assert target.read_bytes() == DATA
-    assert server.requests[0].headers["range"] == "bytes=%d-" % len(b"stale bytes from another file")
+    assert [r.headers.get("range") for r in server.requests] == [None, "bytes=500-"]
     assert leftovers(tmp_path) == ["s.mp3"]
 
 
@@ -358,14 +336,16 @@ def test_range_answer_that_starts_elsewhere_starts_over(media_client: Callable[[
     def handle(path: str, headers: Dict[str, str]) -> Reply:
         if "range" in headers:  # a broken server: always the range from byte 10
             return 206, [("Content-Type", "audio/mpeg"), ("Content-Range", "bytes 10-%d/%d" % (len(DATA) - 1, len(DATA)))], DATA[10:]
-        return 200, [("Content-Type", "audio/mpeg"), ("Accept-Ranges", "bytes")], DATA
+        return 200, [("Content-Type", "audio/mpeg"), ("Accept-Ranges", "bytes"), ("ETag", '"v1"')], DATA
 
     target = tmp_path / "w.mp3"
-    Path(part_path(target)).write_bytes(DATA[:500])
-    with MediaServer(handle) as server:
-        assert media_client(server).download(server.url + "/w.mp3", target) == len(DATA)
+    with MediaServer(handle, cuts={0: 500}) as server:
+        client = media_client(server)
+        with pytest.raises(ProtocolError, match="kept in"):
+            client.download(server.url + "/w.mp3", target)
+        assert client.download(server.url + "/w.mp3", target) == len(DATA)
     assert target.read_bytes() == DATA
-    assert [r.headers.get("range") for r in server.requests] == ["bytes=500-", None]
+    assert [r.headers.get("range") for r in server.requests] == [None, "bytes=500-", None]
 
 
 # -- interrupted downloads ------------------------------------------------------------------------
@@ -404,18 +384,30 @@ def test_close_delimited_body_short_of_content_range_is_an_error(
 ) -> None:
     # No Content-Length: only the Content-Range total tells that the body came up short.
     target = tmp_path / "d.mp3"
-    Path(part_path(target)).write_bytes(DATA[:1000])
-    with MediaServer(media_handler(DATA), cuts={0: 5000, 1: 1000}, close_delimited=True) as server:
+
+    def interrupt(done: int, total: Optional[int]) -> None:
+        raise KeyboardInterrupt
+
+    with MediaServer(media_handler(DATA), cuts={1: 5000, 2: 1000}, close_delimited=True) as server:
         client = media_client(server)
-        with pytest.raises(ProtocolError, match=r"ended after 6000 of %d bytes.*kept in .*resumes" % len(DATA)):
+        with pytest.raises(KeyboardInterrupt):
+            client.download(server.url + "/d.mp3", target, progress=interrupt)
+        first = len(Path(part_path(target)).read_bytes())
+        assert first > 0
+        with pytest.raises(ProtocolError, match=r"ended after %d of %d bytes.*kept in .*resumes" % (first + 5000, len(DATA))):
             client.download(server.url + "/d.mp3", target)
-        assert Path(part_path(target)).read_bytes() == DATA[:6000]
+        assert Path(part_path(target)).read_bytes() == DATA[: first + 5000]
         assert not target.exists()
-        with pytest.raises(ProtocolError, match="ended after 7000 of"):
+        with pytest.raises(ProtocolError, match="ended after %d of" % (first + 6000)):
             client.download(server.url + "/d.mp3", target)
         assert client.download(server.url + "/d.mp3", target) == len(DATA)
     assert target.read_bytes() == DATA
-    assert [r.headers.get("range") for r in server.requests] == ["bytes=1000-", "bytes=6000-", "bytes=7000-"]
+    assert [r.headers.get("range") for r in server.requests] == [
+        None,
+        "bytes=%d-" % first,
+        "bytes=%d-" % (first + 5000),
+        "bytes=%d-" % (first + 6000),
+    ]
 
 
 def test_file_object_target_checks_the_size_too(media_client: Callable[[MediaServer], soundcloud.Client]) -> None:
