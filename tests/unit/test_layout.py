@@ -26,6 +26,8 @@ LAYERS: Dict[str, int] = {
     "_compiled": 0,
     "_version": 0,
     "_redact": 0,
+    "_json": 0,
+    "_origins": 0,
     "_models": 1,
     "_fs": 1,
     "_log": 1,
@@ -58,11 +60,20 @@ LAZY_IMPORTS: Dict[str, str] = {
     "heapq": "the watchdog's timer heap only once a total deadline is used",
     "mimetypes": "guessing a Content-Type only for an upload without one",
     "email.utils": "HTTP dates only in a Retry-After that is not a number",
+    "fcntl": "the token store's lock across processes, only on POSIX (the module exists only there)",
+    "msvcrt": "the token store's lock across processes, only on Windows (the module exists only there)",
 }
 
 # The loopback login and the media download are imported by the client when first used:
-# they bring http.server, webbrowser, errno/io/re of their own.
-LAZY_PACKAGE_IMPORTS: Set[str] = {"soundcloud.auth.loopback", "soundcloud.media.download", "soundcloud.testing"}
+# they bring http.server, webbrowser, errno/io/re of their own. The transport's response
+# reader derives from http.client's classes: it comes with the first connection, as
+# http.client does.
+LAZY_PACKAGE_IMPORTS: Set[str] = {
+    "soundcloud.auth.loopback",
+    "soundcloud.media.download",
+    "soundcloud.testing",
+    "soundcloud.transport.reader",
+}
 
 NOT_ON_IMPORT = ("json", "ssl", "secrets", "logging", "http.server", "email.parser")
 
