@@ -1,7 +1,7 @@
 """The ``soundcloud`` command end to end: each test runs ``python -m soundcloud`` in a
 subprocess against a fake SoundCloud (or a purpose-built server) started in this process.
 
-The subprocess imports the same ``soundcloud`` package as this process (PYTHONPATH), runs
+The subprocess (support.cli_runs) imports the same ``soundcloud`` package as this process (PYTHONPATH), runs
 in a temporary directory with ``XDG_CONFIG_HOME`` and ``HOME`` inside ``tmp_path``, and
 every call has a timeout. Every error path also checks that no token or secret leaked.
 """
@@ -20,7 +20,7 @@ import sys
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional
 
 import pytest
 
@@ -30,13 +30,14 @@ from soundcloud.cli.params import param_type, parse_params
 from soundcloud.cli.progress import ProgressBar
 from soundcloud.testing import FakeSoundCloud
 
+from support.cli_runs import cli_env
+from support.cli_runs import run_cli as run
 from support.faults import FaultServer
 from support.request_server import FaultContext
 from support.wire import wait_until
 
 # Generous bounds for a loaded CI machine; a healthy run takes well under a second each.
 TIMEOUT = 60.0
-PACKAGE_ROOT = str(Path(soundcloud.__file__).resolve().parent.parent)
 
 
 @pytest.fixture
@@ -56,43 +57,6 @@ def home(tmp_path: Path) -> Path:
 
 def token_path(home: Path) -> Path:
     return home / "config" / "soundcloud" / "token.json"
-
-
-def cli_env(home: Path, sc: Optional[FakeSoundCloud] = None, **extra: str) -> Dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.upper().startswith("SOUNDCLOUD_") and not key.upper().endswith("_PROXY")
-    }
-    env.update(
-        PYTHONPATH=PACKAGE_ROOT,
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        PYTHONIOENCODING="utf-8",
-    )
-    if sc is not None:
-        env.update(
-            SOUNDCLOUD_API_URL=sc.api_url,
-            SOUNDCLOUD_AUTH_URL=sc.auth_url,
-            SOUNDCLOUD_CLIENT_ID=sc.client_id,
-        )
-    env.update(extra)
-    return env
-
-
-def run(
-    args: Sequence[str], env: Dict[str, str], cwd: Path, *, timeout: float = TIMEOUT
-) -> "subprocess.CompletedProcess[str]":
-    return subprocess.run(
-        [sys.executable, "-m", "soundcloud", *args],
-        env=env,
-        cwd=str(cwd),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def assert_no_secrets(result: "subprocess.CompletedProcess[str]", *secrets: Optional[str]) -> None:
