@@ -6,6 +6,7 @@
 #   make wheels       sdist + pure wheel, and one mypyc-compiled wheel per interpreter
 #   make test-wheels  the suite against each installed wheel, each in a fresh venv
 #   make test-all     the suite on every interpreter 3.9-3.13 found under pyenv
+#   make generate     rewrite soundcloud/_operations.py from spec/ (the API spec and its errata)
 #
 # MINORS limits wheels, test-wheels and test-all to some interpreters, e.g.
 #   make wheels test-wheels MINORS=3.11
@@ -39,7 +40,7 @@ FOUND_COMPILED := $(filter $(COMPILED_MINORS),$(FOUND))
 # cp311 for 3.11: the tag of a compiled wheel.
 cp_tag = cp$(subst .,,$(1))
 
-.PHONY: help requirements test check bench wheels dist-pure test-wheels test-all clean \
+.PHONY: help requirements test check bench wheels dist-pure test-wheels test-all clean generate \
 	report-missing $(addprefix wheel-,$(FOUND_COMPILED)) \
 	$(addprefix test-wheel-pure-,$(FOUND)) $(addprefix test-wheel-compiled-,$(FOUND_COMPILED)) \
 	$(addprefix test-all-,$(FOUND))
@@ -56,6 +57,11 @@ test: requirements
 
 check: requirements
 	$(PYTHON) -m mypy --strict soundcloud
+
+# The operation table from SoundCloud's OpenAPI spec and the errata (spec/README.md); a unit
+# test fails while the generated file is stale. PyYAML (requirements.txt) reads the spec.
+generate: requirements
+	$(PYTHON) tools/gen_operations.py
 
 # e.g. make bench BENCH_ARGS=--quick
 # The benchmark starts nginx itself; on a machine without it, install Debian's when
