@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib.machinery import EXTENSION_SUFFIXES
 
 from . import client as _client_module
-from ._models import Headers, Request, Timeout
+from ._models import Headers, RateLimit, Request, Timeout
 from ._version import __version__
 from .auth import FileTokenStore, Token, TokenStore
 from .client import USE_CLIENT_DEFAULT, Client
@@ -76,6 +76,7 @@ __all__ = [
     "NotFoundError",
     "OAuthError",
     "ProtocolError",
+    "RateLimit",
     "RateLimitedTokenError",
     "RedirectError",
     "Request",

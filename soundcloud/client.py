@@ -5,8 +5,10 @@
     >>> for track in tracks.collection:
     ...     print(track.title)
 
-The request path is ``_request`` (auth and the one replay after a 401) →
-``_send_handling_redirects`` → ``transport.handle_request``.
+The request path is ``_request`` (the operation table, auth and the one replay after a
+401) → ``_send_handling_redirects`` → ``transport.handle_request``. The operation table
+(:func:`soundcloud.encoding.spec_route`) makes the generic verbs send what SoundCloud's spec
+defines: URNs in URN-only paths, comma-separated query lists, JSON where only JSON is taken.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from urllib.parse import quote, urlsplit
 from ._log import get_logger
 from ._version import __version__
 from .auth import Authenticator, Token
-from .encoding import MultipartBody, encode_params, has_files, urlencode
+from .encoding import encode_body, encode_params, encode_query, spec_route, urlencode
 from ._models import Request, Timeout, as_timeout
 from ._json import loads
 from ._origins import merge_headers, origin_of, server_url, strip_credentials
 from ._redact import redact_url
+from ._spec import Operation
 from .errors import (
     DecodeError,
     InsecureRedirectError,
@@ -68,6 +71,11 @@ DEFAULT_API_URL: Final = "https://api.soundcloud.com"
 DEFAULT_AUTH_URL: Final = "https://secure.soundcloud.com"
 MAX_REDIRECTS: Final = 10
 REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+# Followed, method and body kept, for these methods (RFC 9110 sections 15.4.2-15.4.9): not
+# POST or PATCH, which a 301/302 may turn into a body-less GET (browsers do). 303 See Other
+# (section 15.4.4, "GET the answer there") only for GET and HEAD; PUT and DELETE get it back.
+REPEATED_REDIRECTS: Final = frozenset({301, 302, 307, 308})
+FOLLOWED_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Error bodies are read for their message, never more than this.
 MAX_ERROR_BODY: Final = 1024 * 1024
 # SoundCloud's largest page (``limit``) on collection endpoints.
@@ -159,6 +167,8 @@ class Client:
         self.api_url = _check_base_url(api_url or DEFAULT_API_URL, "api_url")
         self.auth_url = _check_base_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         self._api_origin = origin_of(self.api_url)
+        # What every URL on the API starts with: the rest is the path the table knows.
+        self._api_prefix = self.api_url + "/"
         if isinstance(token, Mapping):
             token = Token.from_dict(dict(token))
         if token is None and access_token is not None:
@@ -293,7 +303,7 @@ class Client:
         **params: Any,
     ) -> Any:
         """GET ``url`` (a path like ``'/tracks'`` or an absolute URL); params go in the query."""
-        return self._request("GET", __url, params, json, allow_redirects, timeout, headers, retry, None)
+        return self._request("GET", __url, params, json, allow_redirects, timeout, headers, retry, None, None)
 
     def head(
         self,
@@ -307,7 +317,7 @@ class Client:
         **params: Any,
     ) -> Any:
         """HEAD ``url``; params go in the query."""
-        return self._request("HEAD", __url, params, json, allow_redirects, timeout, headers, retry, None)
+        return self._request("HEAD", __url, params, json, allow_redirects, timeout, headers, retry, None, None)
 
     def delete(
         self,
@@ -321,7 +331,7 @@ class Client:
         **params: Any,
     ) -> Any:
         """DELETE ``url``; params go in the query."""
-        return self._request("DELETE", __url, params, json, allow_redirects, timeout, headers, retry, None)
+        return self._request("DELETE", __url, params, json, allow_redirects, timeout, headers, retry, None, None)
 
     def post(
         self,
@@ -331,15 +341,20 @@ class Client:
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
         headers: Optional[Mapping[str, str]] = None,
         json: Any = None,
+        data: Optional[Mapping[str, Any]] = None,
         progress: Optional[Callable[[int, int], None]] = None,
         retry: Optional[bool] = None,
         **params: Any,
     ) -> Any:
-        """POST to ``url``: params as a form body, multipart when a file is among them.
+        """POST to ``url``: params as a form body, multipart when a file is among them, or
+        as a JSON body where the operation takes only JSON (a comment, say).
 
-        ``json=`` sends a JSON body instead. ``progress(sent, total)`` follows an upload.
+        ``json=`` sends that JSON body, ``data=`` that form (or multipart) body, whatever
+        the operation table says. ``progress(sent, total)`` follows an upload.
         """
-        return self._request("POST", __url, params, json, allow_redirects, timeout, headers, retry, progress)
+        return self._request(
+            "POST", __url, params, json, allow_redirects, timeout, headers, retry, progress, data
+        )
 
     def put(
         self,
@@ -349,12 +364,16 @@ class Client:
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
         headers: Optional[Mapping[str, str]] = None,
         json: Any = None,
+        data: Optional[Mapping[str, Any]] = None,
         progress: Optional[Callable[[int, int], None]] = None,
         retry: Optional[bool] = None,
         **params: Any,
     ) -> Any:
-        """PUT to ``url``: params as a form body (multipart with files), or ``json=``."""
-        return self._request("PUT", __url, params, json, allow_redirects, timeout, headers, retry, progress)
+        """PUT to ``url``: params as a form body (multipart with files), or as a JSON body
+        where the operation takes only JSON (a playlist); ``json=`` or ``data=`` force either."""
+        return self._request(
+            "PUT", __url, params, json, allow_redirects, timeout, headers, retry, progress, data
+        )
 
     def patch(
         self,
@@ -364,12 +383,16 @@ class Client:
         timeout: TimeoutArg = USE_CLIENT_DEFAULT,
         headers: Optional[Mapping[str, str]] = None,
         json: Any = None,
+        data: Optional[Mapping[str, Any]] = None,
         progress: Optional[Callable[[int, int], None]] = None,
         retry: Optional[bool] = None,
         **params: Any,
     ) -> Any:
-        """PATCH ``url``: params as a form body (multipart with files), or ``json=``."""
-        return self._request("PATCH", __url, params, json, allow_redirects, timeout, headers, retry, progress)
+        """PATCH ``url``: params as a form body (multipart with files), or as a JSON body
+        where the operation takes only JSON; ``json=`` or ``data=`` force either."""
+        return self._request(
+            "PATCH", __url, params, json, allow_redirects, timeout, headers, retry, progress, data
+        )
 
     # -- request path ----------------------------------------------------------------------
 
@@ -395,10 +418,19 @@ class Client:
         headers: Optional[Mapping[str, str]],
         retry: Optional[bool],
         progress: Optional[Callable[[int, int], None]],
+        data: Optional[Mapping[str, Any]],
     ) -> Any:
         target = self.resolve_url(url)
         # A path always resolves against the API; only an absolute URL needs its origin checked.
         on_api = target is not url or origin_of(target) == self._api_origin
+        operation: Optional[Operation] = None
+        styles: Optional[Dict[str, str]] = None
+        prefix = self._api_prefix
+        if on_api and target.startswith(prefix):
+            path, mark, query = target[len(prefix):].partition("?")
+            operation, sent_path, styles = spec_route(method, path)
+            if sent_path is not None:
+                target = prefix + sent_path + mark + query
         request_timeout = self.timeout if isinstance(timeout, _UseClientDefault) else as_timeout(timeout)
         request_headers = dict(self._base_headers)
         if headers:
@@ -412,29 +444,15 @@ class Client:
             if progress is not None:
                 raise TypeError(f"progress= is for requests that send a body, not {method}")
             if params:
-                query = urlencode(encode_params(params))
+                query = urlencode(encode_params(params)) if styles is None else encode_query(params, styles)
                 if query:
                     target += ("&" if "?" in target else "?") + query
-        elif json_body is not None:
-            if params:
-                raise TypeError("pass either json= or form parameters, not both")
-            import json as jsonlib
-
-            body = jsonlib.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            request_headers["Content-Type"] = "application/json"
-            request_headers["Content-Length"] = str(len(body))
         else:
-            fields = encode_params(params)
-            if has_files(fields):
-                multipart = MultipartBody(fields, progress=progress)
-                request_headers["Content-Type"] = multipart.content_type
-                request_headers["Content-Length"] = str(multipart.content_length)
-                body = multipart
-                replayable = False
-            else:
-                body = urlencode(fields).encode("ascii")
-                request_headers["Content-Type"] = "application/x-www-form-urlencoded"
-                request_headers["Content-Length"] = str(len(body))
+            json_only = operation is not None and operation.json_only
+            json_not_form = operation is not None and operation.json_not_form
+            body, replayable = encode_body(
+                params, json_body, data, json_only, json_not_form, progress, request_headers
+            )
 
         request = Request(method, target, request_headers, body, request_timeout, replayable)
         if retry is not None:
@@ -477,8 +495,8 @@ class Client:
     def _send_handling_redirects(
         self, request: Request, allow_redirects: bool, credentialed: bool
     ) -> Tuple[Response, bool]:
-        """Send ``request``, following redirects for GET and HEAD; returns the last response
-        and whether its request carried the client's credentials.
+        """Send ``request``, following redirects (:data:`FOLLOWED_METHODS`); returns the last
+        response and whether its request carried the client's credentials.
 
         Credentials go only to the API origin, and only while every hop so far stayed on it
         (``credentialed`` says whether the caller addressed the API): a redirect that left
@@ -487,10 +505,16 @@ class Client:
         endpoint. /resolve's own redirect stays on the API, so it keeps them.
         """
         response = self._send_single_request(request)
-        if not allow_redirects or request.method not in ("GET", "HEAD"):
+        method = request.method
+        if not allow_redirects or method not in FOLLOWED_METHODS:
+            return response, credentialed
+        # GET and HEAD follow 303 too; a body that cannot be sent again (a streamed upload)
+        # is never replayed: the redirect comes back with .location.
+        followed = REDIRECT_STATUSES if method in ("GET", "HEAD") else REPEATED_REDIRECTS
+        if request.body is not None and not request.replayable:
             return response, credentialed
         visited = [request.url]
-        while response.status_code in REDIRECT_STATUSES:
+        while response.status_code in followed:
             location = response.headers.get_value("location")
             if not location:
                 return response, credentialed
@@ -530,7 +554,11 @@ class Client:
                 # CDN), whoever set them and however their names are spelled.
                 strip_credentials(headers)
             credentialed = credentialed and next_origin == self._api_origin
-            request = Request(request.method, next_url, headers, None, request.timeout, True)
+            # The same method, and the same (replayable) body with its Content-Type and
+            # Content-Length: RFC 9110 sections 15.4.8 and 15.4.9 for 307 and 308.
+            retry = request.retry
+            request = Request(method, next_url, headers, request.body, request.timeout, True)
+            request.retry = retry
             if credentialed and "Authorization" not in headers:
                 # Still on the API (as /resolve answers): a client_id-only client needs its id there.
                 self._apply_credentials(request)
@@ -646,7 +674,7 @@ class Client:
         count = 0
         if max_items == 0:
             return
-        page = self._request("GET", url, params, None, True, timeout, headers, retry, None)
+        page = self._request("GET", url, params, None, True, timeout, headers, retry, None, None)
         fetched = {url}
         while True:
             next_url: Optional[str] = None
@@ -674,7 +702,7 @@ class Client:
                     f"pagination loop: next_href {redact_url(next_url)} was already fetched"
                 )
             fetched.add(next_url)
-            page = self._request("GET", next_url, {}, None, True, timeout, headers, retry, None)
+            page = self._request("GET", next_url, {}, None, True, timeout, headers, retry, None, None)
 
     def download(
         self,

@@ -1,10 +1,15 @@
 """Request encoding: nested parameters flattened the way SoundCloud (Rails) reads them,
-query strings, form bodies, streamed ``multipart/form-data`` bodies and URNs.
+query strings, form bodies, JSON bodies, streamed ``multipart/form-data`` bodies and URNs.
 
 ``{'track': {'title': 'x', 'tags': ['a', 'b']}}`` becomes
 ``track[title]=x&track[tags][]=a&track[tags][]=b``; a list of objects becomes
 ``playlist[tracks][][id]=1&playlist[tracks][][id]=2``; ``None`` is dropped and booleans
 are ``true``/``false``.
+
+A query parameter the operation table knows is written in its OpenAPI style instead
+(:func:`encode_query`): a list as ``urns=a,b`` (style form, explode false), a range as
+``bpm[from]=1&bpm[to]=2`` (deepObject, the nesting above). For an operation that takes
+only JSON, :func:`json_params` makes the parameters the JSON body, by the same rules.
 
 A file value anywhere in the parameters (see :func:`is_file_value`) makes the body
 ``multipart/form-data`` (:class:`MultipartBody`): the file goes out under its namespaced
@@ -19,12 +24,21 @@ import io
 import os
 import re
 import stat
-from typing import IO, Any, Callable, Final, Iterator, List, Mapping, Optional, Tuple, cast
+from typing import IO, Any, Callable, Dict, Final, Iterator, List, Mapping, Optional, Tuple, cast
 from urllib.parse import quote
 
+from ._spec import STYLE_COMMA, STYLE_FORM, Operation, find_operation
 from .errors import UploadInterruptedError
 
-__all__ = ["MultipartBody", "encode_params", "to_urn"]
+__all__ = [
+    "MultipartBody",
+    "encode_body",
+    "encode_params",
+    "encode_query",
+    "json_params",
+    "spec_route",
+    "to_urn",
+]
 
 # Deeper structures are refused instead of recursing: compiled code cannot raise
 # RecursionError, it would crash the interpreter.
@@ -120,6 +134,136 @@ def _flatten(name: str, value: Any, fields: List[Field], depth: int) -> None:
         fields.append((name, _scalar(value)))
 
 
+def encode_query(params: Mapping[str, Any], styles: Mapping[str, str]) -> str:
+    """The query string of ``params`` where ``styles`` (name -> the operation table's style)
+    says how a list is written: ``STYLE_COMMA`` as ``name=a,b`` (each item percent-encoded,
+    the commas literal: OpenAPI style form, explode false), ``STYLE_FORM`` as
+    ``name=a&name=b`` (explode true). Everything else, a deepObject range
+    (``bpm[from]=100``) included, is flattened as :func:`encode_params` does.
+
+        >>> encode_query({'urns': ['soundcloud:tracks:1', 2]}, {'urns': STYLE_COMMA})
+        'urns=soundcloud%3Atracks%3A1,2'
+    """
+    parts: List[str] = []
+    fields: List[Field] = []
+    items: Any = params.items()
+    for key, value in items:
+        if not isinstance(key, str):
+            raise TypeError(f"parameter names must be str, not {type(key).__name__}: {key!r}")
+        style = styles.get(key) if isinstance(value, (list, tuple)) else None
+        if style == STYLE_COMMA:
+            joined = _comma_joined(key, value)
+            if joined:
+                if fields:  # keep the caller's order
+                    parts.append(urlencode(fields))
+                    fields.clear()
+                parts.append(quote(key, safe="") + "=" + joined)
+        elif style == STYLE_FORM:
+            for item in value:
+                _flatten(key, item, fields, 1)
+        else:
+            _flatten(key, value, fields, 0)
+    if fields:
+        parts.append(urlencode(fields))
+    return "&".join(parts)
+
+
+def _comma_joined(name: str, values: Any) -> str:
+    # None items are dropped, as None parameters are; an empty list sends nothing.
+    items: List[str] = []
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, (dict, list, tuple)) or is_file_value(value):
+            raise TypeError(
+                f"{name!r} is sent comma-separated (a,b): its items must be str, int, float or"
+                f" bool, not {type(value).__name__}"
+            )
+        items.append(quote(_scalar(value), safe=""))
+    return ",".join(items)
+
+
+def json_params(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The parameters as a JSON object, for an operation that takes only JSON: the same
+    values as a form body, nested as given (``None`` dropped, a tuple an array); a file
+    value is a TypeError (JSON cannot carry one)."""
+    result = _json_value("", params, 0)
+    return result if isinstance(result, dict) else {}
+
+
+def _json_value(name: str, value: Any, depth: int) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if depth > MAX_NESTING:
+        raise ValueError(f"parameters nested deeper than {MAX_NESTING} levels at {name!r}")
+    if isinstance(value, Mapping):
+        result: Dict[str, Any] = {}
+        pairs: Any = value.items()
+        for key, item in pairs:
+            if not isinstance(key, str):
+                raise TypeError(f"parameter names must be str, not {type(key).__name__}: {key!r}")
+            if item is not None:
+                result[key] = _json_value(name + "[" + key + "]" if name else key, item, depth + 1)
+        return result
+    if isinstance(value, list) or (isinstance(value, tuple) and not is_file_value(value)):
+        return [_json_value(name + "[]", item, depth + 1) for item in value if item is not None]
+    if is_file_value(value):
+        raise TypeError(
+            f"{name!r} is a file, and this operation takes only a JSON body, which cannot carry"
+            " one; pass data={...} to send a multipart body anyway"
+        )
+    return _scalar(value)
+
+
+def encode_body(
+    params: Dict[str, Any],
+    json_body: Any,
+    data: Optional[Mapping[str, Any]],
+    json_only: bool,
+    json_not_form: bool,
+    progress: Optional[ProgressCallback],
+    headers: Dict[str, str],
+) -> Tuple[Any, bool]:
+    """The body of a POST, PUT or PATCH, and whether it can be sent again; its Content-Type
+    and Content-Length go into ``headers``.
+
+    ``json_body`` (``json=``) is sent as JSON and ``data`` (``data=``) as a form, whatever
+    the operation takes; otherwise ``params`` go as JSON where the operation takes only JSON
+    (``json_only``: SoundCloud refuses a form there), or takes JSON and no plain form and no
+    file is among them (``json_not_form``: ``POST /playlists`` takes JSON or multipart), else
+    as a form, multipart with files.
+    """
+    if json_body is None and data is None and json_not_form and not json_only:
+        json_only = not has_files(encode_params(params))
+    if json_body is not None or (data is None and json_only):
+        if json_body is None:
+            json_body = json_params(params)
+        elif params or data is not None:
+            raise TypeError("pass either json= or form parameters (or data=), not both")
+        import json
+
+        body = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body))
+        return body, True
+    if data is not None:
+        if params:
+            raise TypeError("pass either data= or form parameters, not both")
+        if not isinstance(data, Mapping):
+            raise TypeError(f"data= is the form body as a mapping of parameters, not {type(data).__name__}")
+        params = dict(data)
+    fields = encode_params(params)
+    if has_files(fields):
+        multipart = MultipartBody(fields, progress=progress)
+        headers["Content-Type"] = multipart.content_type
+        headers["Content-Length"] = str(multipart.content_length)
+        return multipart, False
+    form = urlencode(fields).encode("ascii")
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    headers["Content-Length"] = str(len(form))
+    return form, True
+
+
 def has_files(fields: List[Field]) -> bool:
     """True when any field is a file value, so the body must be multipart."""
     for _, value in fields:
@@ -185,6 +329,78 @@ def to_urn(kind: str, value: Any) -> str:
     if match.group(1) != kind:
         raise ValueError(f"{value!r} is a URN for {match.group(1)}, not {kind}")
     return value
+
+
+# -- the operation table ------------------------------------------------------------------
+
+# What the operation table says about one method and path (relative to the API root, no
+# query): the operation (None for a path the table does not know), the path to send instead
+# (numeric ids turned into URNs where the path takes only URNs; None: send it as given), and
+# the styles of the query parameters whose lists are not sent as ``key[]`` (name ->
+# STYLE_COMMA or STYLE_FORM, for :func:`encode_query`), or None when there is none.
+Route = Tuple[Optional[Operation], Optional[str], Optional[Dict[str, str]]]
+
+# Routes by "METHOD path", shared by every client (they depend on the table only). Emptied
+# when full: paths carry ids, so the number of distinct ones is unbounded.
+_ROUTES: Final[Dict[str, Route]] = {}
+MAX_ROUTES: Final = 1024
+
+# URN kinds of the path parameters whose name does not say it (follower_urn is a user's).
+URN_KINDS: Final[Dict[str, str]] = {
+    "comment_urn": "comments",
+    "follower_urn": "users",
+    "following_urn": "users",
+    "playlist_urn": "playlists",
+    "track_urn": "tracks",
+    "user_urn": "users",
+}
+
+
+def spec_route(method: str, path: str) -> Route:
+    """What the operation table says about ``method`` (upper case) on ``path`` (relative
+    to the API root, no query): see :data:`Route`. The hot path of every API request: one
+    dict lookup, unless this method and path are new."""
+    key = method + " " + path
+    route = _ROUTES.get(key)
+    if route is None:
+        route = _route(method, path)
+        if len(_ROUTES) >= MAX_ROUTES:
+            _ROUTES.clear()
+        _ROUTES[key] = route
+    return route
+
+
+def _route(method: str, path: str) -> Route:
+    # HEAD is GET without the body (RFC 9110 section 9.3.2): the spec lists GET only.
+    operation = find_operation("GET" if method == "HEAD" else method, path)
+    if operation is None:
+        return (None, None, None)
+    styles: Dict[str, str] = {}
+    template = operation.path.strip("/").split("/")
+    segments = path.strip("/").split("/")
+    changed = False
+    for parameter in operation.parameters:
+        name = parameter.name
+        if parameter.location == "query":
+            # deepObject needs no entry: a mapping is flattened as name[from]=... anyway.
+            if parameter.style == STYLE_COMMA or (parameter.style == STYLE_FORM and parameter.kind == "array"):
+                styles[name] = parameter.style
+        elif parameter.location == "path" and name.endswith("_urn"):
+            # SoundCloud: "paths take URNs; numeric ids are deprecated, and track ids above
+            # 2**31 must be sent as URNs (else 422)". Only a plain number is rewritten.
+            placeholder = "{" + name + "}"
+            if placeholder not in template:
+                continue
+            index = template.index(placeholder)
+            segment = segments[index]
+            if segment.isascii() and segment.isdigit():
+                kind = URN_KINDS.get(name, name[: -len("_urn")] + "s")
+                try:
+                    segments[index] = to_urn(kind, segment)
+                except ValueError:  # a parameter name that spells no kind: leave the id
+                    continue
+                changed = True
+    return (operation, "/".join(segments) if changed else None, styles or None)
 
 
 # -- multipart/form-data ------------------------------------------------------------------

@@ -14,7 +14,7 @@ Every error the package raises derives from :class:`SoundCloudError`::
     │   ├── ForbiddenError             403
     │   ├── NotFoundError              404
     │   ├── UnprocessableEntityError   422 (also ValueError)
-    │   ├── TooManyRequestsError       429, with ``retry_after``
+    │   ├── TooManyRequestsError       429, with ``retry_after`` (a header or the body's reset_time)
     │   └── ServerError                5xx
     ├── DecodeError                    a body that claims to be JSON is not, or a next_href that is
     │                                  not an http(s) URL (also ValueError)
@@ -48,7 +48,13 @@ import builtins
 from typing import Any, Dict, Final, List, Mapping, Optional, Tuple, Type, Union
 
 from ._json import loads
-from ._models import retry_after_seconds
+from ._models import (
+    RateLimit,
+    ratelimit_reset_seconds,
+    read_rate_limit,
+    reset_time_seconds,
+    retry_after_header,
+)
 from ._redact import printable, redact_url
 
 __all__ = [
@@ -158,6 +164,7 @@ class HTTPError(SoundCloudError):
     ``message`` is SoundCloud's own explanation where the body carried one
     (``message``, ``errors[].error_message``, ``error_description`` or ``error``), with
     control characters escaped; ``body`` and the other fields keep what arrived.
+    ``rate_limit`` reads the ``x-ratelimit-*`` headers.
     """
 
     status_code: int
@@ -220,6 +227,11 @@ class HTTPError(SoundCloudError):
         ]
         self.message = printable(next((text for text in candidates if text), ""))
 
+    @property
+    def rate_limit(self) -> Optional[RateLimit]:
+        """The response's ``x-ratelimit-*`` headers (limit, remaining, reset), or None."""
+        return read_rate_limit(self.headers)
+
     def _describe(self) -> str:
         where = f"{self.method} {self.url} " if self.url else ""
         status = f"{self.status_code} {printable(self.reason)}".rstrip()
@@ -266,7 +278,12 @@ class UnprocessableEntityError(HTTPError, ValueError):
 
 
 class TooManyRequestsError(HTTPError):
-    """429: rate limited. ``retry_after`` is the wait in seconds when the server said."""
+    """429: rate limited. ``retry_after`` is the wait in seconds when the server said.
+
+    From, in this order: ``Retry-After``; the body's ``reset_time`` (SoundCloud's documented
+    signal, ``errors[].meta.reset_time``, also read under ``meta.rate_limit``; the latest
+    when several limits were hit); ``x-ratelimit-reset``. None when none is usable.
+    """
 
     retry_after: Optional[float]
 
@@ -283,7 +300,37 @@ class TooManyRequestsError(HTTPError):
         super().__init__(
             status_code, method=method, url=url, headers=headers, body=body, reason=reason
         )
-        self.retry_after = retry_after_seconds(self.headers)
+        retry_after = retry_after_header(self.headers)
+        if retry_after is None and self.body:
+            retry_after = _body_reset_seconds(_json_or_none(self.body))
+        if retry_after is None:
+            retry_after = ratelimit_reset_seconds(self.headers)
+        self.retry_after = retry_after
+
+
+def _body_reset_seconds(data: Any) -> Optional[float]:
+    """Seconds until the latest ``reset_time`` of a 429 body, or None.
+
+    SoundCloud's rate limits page: ``{"errors": [{"meta": {"rate_limit": {...},
+    "remaining_requests": 0, "reset_time": "2015/06/01 09:49:40 +0000"}}]}``; one error per
+    limit hit, and a request goes through only once all of them reset.
+    """
+    if not isinstance(data, dict):
+        return None
+    errors = data.get("errors")
+    if not isinstance(errors, list):
+        return None
+    latest: Optional[float] = None
+    for item in errors:
+        meta = item.get("meta") if isinstance(item, dict) else None
+        if not isinstance(meta, dict):
+            continue
+        limit = meta.get("rate_limit")
+        for value in (meta.get("reset_time"), limit.get("reset_time") if isinstance(limit, dict) else None):
+            seconds = reset_time_seconds(value)
+            if seconds is not None and (latest is None or seconds > latest):
+                latest = seconds
+    return latest
 
 
 class ServerError(HTTPError):

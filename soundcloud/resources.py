@@ -25,7 +25,7 @@ from typing import (
 )
 
 from ._fs import atomic_write
-from ._models import Headers
+from ._models import Headers, RateLimit, read_rate_limit
 from ._redact import redact_json
 
 __all__ = ["RawStream", "Resource", "ResourceList", "StreamResponse"]
@@ -72,7 +72,8 @@ class Resource:
 
     Nested objects and arrays are wrapped when read (``track.user.username``). Keys that
     clash with a method or a response property (``keys``, ``url``...) stay reachable as items.
-    ``status_code``, ``url``, ``headers``, ``reason`` and ``location`` describe the response.
+    ``status_code``, ``url``, ``headers``, ``reason``, ``location`` and ``rate_limit``
+    describe the response.
     """
 
     __slots__ = ("_data", "_info")
@@ -154,6 +155,11 @@ class Resource:
     def headers(self) -> Headers:
         """The response headers (case-insensitive)."""
         return self._info.headers
+
+    @property
+    def rate_limit(self) -> Optional[RateLimit]:
+        """The response's ``x-ratelimit-*`` headers (limit, remaining, reset), or None."""
+        return read_rate_limit(self._info.headers)
 
     @property
     def location(self) -> Optional[str]:
@@ -284,6 +290,11 @@ class ResourceList(Sequence[Any]):
         return self._info.headers
 
     @property
+    def rate_limit(self) -> Optional[RateLimit]:
+        """The response's ``x-ratelimit-*`` headers (limit, remaining, reset), or None."""
+        return read_rate_limit(self._info.headers)
+
+    @property
     def location(self) -> Optional[str]:
         """The Location header of the response, if any."""
         return self._info.location
@@ -372,6 +383,11 @@ class StreamResponse:
     def headers(self) -> Headers:
         """The response headers (case-insensitive)."""
         return self._info.headers
+
+    @property
+    def rate_limit(self) -> Optional[RateLimit]:
+        """The response's ``x-ratelimit-*`` headers (limit, remaining, reset), or None."""
+        return read_rate_limit(self._info.headers)
 
     @property
     def location(self) -> Optional[str]:

@@ -248,7 +248,7 @@ def test_search_follows_pages(sc: FakeSoundCloud, home: Path, tmp_path: Path) ->
 def test_404_is_exit_4_one_line(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:
     result = run(["get", "/tracks/999999999"], cli_env(home, sc), tmp_path)
     assert_one_line_error(result, 4, "404 Not Found: ")
-    assert "/tracks/999999999" in result.stderr
+    assert "/tracks/soundcloud:tracks:999999999" in result.stderr
 
 
 def test_http_error_with_a_user_token_never_prints_it(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:

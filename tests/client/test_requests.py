@@ -42,7 +42,7 @@ def test_readme_user_examples(fake: Any) -> None:
     client = user_client(fake)
     followed = client.put("/me/followings/%d" % 123)
     assert followed.status_code in (200, 201)
-    assert last(fake).method == "PUT" and last(fake).path == "/me/followings/123"
+    assert last(fake).method == "PUT" and last(fake).path == "/me/followings/soundcloud:users:123"
     client.put("/me", user={"description": "a new description"})
     assert parse_qs(last(fake).body.decode())["user[description]"] == ["a new description"]
     assert client.get("/me").description == "a new description"

@@ -28,6 +28,10 @@ LAYERS: Dict[str, int] = {
     "_redact": 0,
     "_json": 0,
     "_origins": 0,
+    # The operation table, one way up: the types, the generated data, the lookup.
+    "_spec_types": 0,
+    "_operations": 0,
+    "_spec": 0,
     "_models": 1,
     "_fs": 1,
     "_log": 1,
@@ -99,6 +103,7 @@ PUBLIC_NAMES = [
     "NotFoundError",
     "OAuthError",
     "ProtocolError",
+    "RateLimit",
     "RateLimitedTokenError",
     "RedirectError",
     "Request",
