@@ -27,15 +27,24 @@ describes its part in detail:
     api_base    what API handlers share: ids, visibility, pagination (``next_href``)
     api_tracks  tracks, uploads, streams and downloads, likes and reposts
     api_users   users, ``/me``, followings, playlists
+    api_me      the rest of ``/me``: activities and feed (``future_href``), followers,
+                recently played, reposts and playlist likes
+    api_social  comments, playlist likes and reposts, reposters, related tracks and users,
+                web profiles, preview, storefront, a user's likes and reposts
+    api_search  the searches ``GET /tracks``, ``/users``, ``/playlists`` and their filters
+    api_query   how query filters (comma lists, deepObject ranges) and write bodies are read
     api_hooks   ``/_test/...``: statuses, broken bodies, redirects, stalls, drops
     oauth       the authorization server: ``/authorize``, ``/oauth/token``, ``/sign-out``
     cdn         the CDN: signed, expiring media, preview and HLS URLs, Range requests
     forms       write bodies (form-encoded, multipart, JSON) as one shape of fields
     http        servers, request handler, ``RecordedRequest``, answers, routing base
     store       all mutable state under one lock, the seed data, token records
+    store_social  followers both ways, playlist likes and reposts with their times, plays
+    store_pages   comments, storefronts, web profiles
 
-Layers, bottom to top: ``store`` < ``http`` < ``forms`` < ``api_base`` < ``api_tracks``,
-``api_users``, ``api_hooks`` < ``api``; ``oauth`` and ``cdn`` sit on ``http``; ``fake``
+Layers, bottom to top: ``store_social``, ``store_pages`` < ``store`` < ``http`` < ``forms``
+< ``api_query`` < ``api_base`` < ``api_tracks``, ``api_users``, ``api_me``, ``api_social``,
+``api_search``, ``api_hooks`` < ``api``; ``oauth`` and ``cdn`` sit on ``http``; ``fake``
 on all of them. The fake shares no code with the client: it imports only the standard
 library, and ``import soundcloud`` never imports it.
 

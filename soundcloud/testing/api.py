@@ -9,22 +9,32 @@ track/playlist edits, likes, reposts) answer 403 to an app token. Editing or del
 someone else's track or playlist answers 403. Private tracks are visible to their owner
 only (404 for anyone else).
 
-Endpoints: ``GET /tracks`` (search: ``q``, ``genres``, ``ids``, ``urns``),
+Endpoints: ``GET /tracks``, ``GET /users``, ``GET /playlists`` (searches with every
+filter the spec gives them: ``api_search``),
 ``POST /tracks`` (multipart upload), ``GET/PUT/DELETE /tracks/{id}``,
 ``GET /tracks/{id}/stream`` and ``/download`` (302 to the CDN),
 ``GET /tracks/{id}/streams``, ``GET /tracks/{id}/favoriters``, ``GET /users``,
 ``GET /users/{id}`` and its ``/tracks``, ``/playlists``, ``/followings``,
 ``/followers``, ``/likes/tracks``; ``GET/PUT /me``, ``GET /me/tracks``,
 ``/me/playlists``, ``/me/followings``, ``/me/followers``, ``/me/likes/tracks``,
-``PUT/DELETE /me/followings/{id}``; ``GET/POST /playlists``,
+``PUT/DELETE /me/followings/{id}``; the activities, feed, plays, followers, reposts
+and playlist likes under ``/me`` (``api_me``); ``GET/POST /playlists``,
 ``GET/PUT/DELETE /playlists/{id}``, ``GET /playlists/{id}/tracks``;
 ``POST/DELETE /likes/tracks/{id}``, ``POST/DELETE /reposts/tracks/{id}``;
-``GET /apps/{id}``; ``GET /resolve?url=...``. Removed endpoints
+``GET /apps/{id}``; ``GET /resolve?url=...``; comments, playlist likes and reposts,
+reposters, related tracks and users, web profiles, a user's likes, reposts and
+followings, ``/tracks/{id}/preview`` and ``/storefront`` (``api_social``): every
+operation of the spec. Removed endpoints
 (``/me/connections``, ``/me/favorites``, the retired ``/oauth2/token``) answer 405;
-a known path with another method answers 405 with ``Allow``. DELETE of a
+a known path with another method - any method, ``BREW`` too - answers 405 with
+``Allow``. DELETE of a
 following, like or repost that is not there is idempotent (200); 404 only for
 a user or track that does not exist. Write bodies may be form-encoded,
-multipart or JSON (``{"track": {...}}``); they land in the same fields.
+multipart or JSON (``{"track": {...}}``) where the spec lists them; they land in
+the same fields. Each write route is wrapped in ``api_query._taking`` with its
+operation's media types: another type, or JSON that does not parse, answers 422
+("Could not parse JSON request body.", the live API's answer) before the handler runs.
+No input answers 5xx (a non-ASCII or huge id is a 404 or 422).
 ``/resolve`` and ``/tracks/{id}/stream`` answer 302 with ``Location`` and the
 JSON body ``{"status": "302 - Found", "location": ...}``; the Location is the
 bare resource URL (no ``client_id`` added: the client re-adds credentials).
@@ -36,7 +46,9 @@ Errors are SoundCloud error JSON (``code``, ``message``, ``link``, ``status``,
 ``errors``, ``error``) with ``Content-Type: application/json; charset=utf-8``.
 
 The handlers live by resource in ``api_tracks`` (tracks, uploads, streams, likes,
-reposts), ``api_users`` (users, ``/me``, playlists) and ``api_hooks`` (``/_test/...``);
+reposts), ``api_users`` (users, ``/me``, playlists), ``api_me`` (the caller's social
+views), ``api_search`` (the searches), ``api_social`` (comments, reposts, playlist
+likes, related items, previews, storefronts) and ``api_hooks`` (``/_test/...``);
 ``_ApiApp`` combines them and keeps the one route table, the authentication of every
 route, and ``/apps``, ``/resolve`` and the removed endpoints.
 """
@@ -47,6 +59,10 @@ from typing import Optional
 from urllib.parse import unquote, urlsplit
 
 from .api_hooks import _TestHooks
+from .api_me import _MeHandlers
+from .api_query import BODY_FORM, BODY_JSON, BODY_MULTIPART, _taking
+from .api_search import _SearchHandlers
+from .api_social import _SocialHandlers
 from .api_tracks import _TrackHandlers
 from .api_users import _UserHandlers
 from .http import (
@@ -70,41 +86,73 @@ from .store import _Caller, _Settings, _Store
 __all__ = ["_ApiApp"]
 
 
-class _ApiApp(_TrackHandlers, _UserHandlers, _TestHooks):
+class _ApiApp(_TrackHandlers, _UserHandlers, _TestHooks, _MeHandlers, _SearchHandlers, _SocialHandlers):
     name = "api"
 
     def __init__(self, store: _Store, owner: _Settings, events: _Events) -> None:
         super().__init__(store, owner, events)
         self.routes = _routes(
             [
-                ("GET", "/tracks", self.search_tracks, PUBLIC),
-                ("POST", "/tracks", self.upload_track, WRITE),
+                ("GET", "/tracks", self.find_tracks, PUBLIC),
+                ("POST", "/tracks", _taking((BODY_MULTIPART, BODY_FORM), self.upload_track), WRITE),
                 ("GET", "/tracks/{id}", self.get_track, PUBLIC),
-                ("PUT", "/tracks/{id}", self.update_track, WRITE),
+                ("PUT", "/tracks/{id}", _taking((BODY_JSON, BODY_MULTIPART, BODY_FORM), self.update_track), WRITE),
                 ("DELETE", "/tracks/{id}", self.delete_track, WRITE),
                 ("GET", "/tracks/{id}/stream", self.stream_track, PUBLIC),
                 ("GET", "/tracks/{id}/download", self.download_track, PUBLIC),
                 ("GET", "/tracks/{id}/streams", self.track_streams, PUBLIC),
                 ("GET", "/tracks/{id}/favoriters", self.track_favoriters, PUBLIC),
-                ("GET", "/users", self.search_users, PUBLIC),
+                # -- comments, reposts, related, preview, storefront, users' lists (api_social) --
+                ("GET", "/tracks/{id}/comments", self.track_comments, PUBLIC),
+                ("POST", "/tracks/{id}/comments", _taking((BODY_JSON,), self.post_comment), WRITE),
+                ("GET", "/tracks/{id}/reposters", self.track_reposters, PUBLIC),
+                ("GET", "/tracks/{id}/related", self.related_tracks, PUBLIC),
+                ("GET", "/tracks/{id}/preview", self.preview_track, PUBLIC),
+                ("PUT", "/tracks/{id}/storefront", _taking((BODY_JSON,), self.put_storefront), WRITE),
+                ("GET", "/users/{id}/related", self.related_users, PUBLIC),
+                ("GET", "/users/{id}/web-profiles", self.web_profiles, PUBLIC),
+                ("GET", "/users/{id}/followings/{id}", self.user_following, PUBLIC),
+                ("GET", "/users/{id}/favorites", self.user_likes, PUBLIC),  # deprecated: /likes/tracks
+                ("GET", "/users/{id}/likes/playlists", self.user_liked_playlists, PUBLIC),
+                ("GET", "/users/{id}/reposts/tracks", self.user_reposted_tracks, PUBLIC),
+                ("GET", "/users/{id}/reposts/playlists", self.user_reposted_playlists, PUBLIC),
+                ("GET", "/playlists/{id}/reposters", self.playlist_reposters, PUBLIC),
+                ("POST DELETE", "/likes/playlists/{id}", self.like_playlist, WRITE),
+                ("POST DELETE", "/reposts/playlists/{id}", self.repost_playlist, WRITE),
+                # -- end of api_social routes --
+                ("GET", "/users", self.find_users, PUBLIC),
                 ("GET", "/users/{id}", self.get_user, PUBLIC),
                 ("GET", "/users/{id}/tracks", self.user_tracks, PUBLIC),
                 ("GET", "/users/{id}/playlists", self.user_playlists, PUBLIC),
-                ("GET", "/users/{id}/followings", self.user_followings, PUBLIC),
-                ("GET", "/users/{id}/followers", self.user_followers, PUBLIC),
+                ("GET", "/users/{id}/followings", self.as_collection(self.user_followings), PUBLIC),  # spec: Users
+                ("GET", "/users/{id}/followers", self.as_collection(self.user_followers), PUBLIC),  # spec: Users
                 ("GET", "/users/{id}/likes/tracks", self.user_likes, PUBLIC),
                 ("GET", "/me", self.get_me, ME),
-                ("PUT", "/me", self.update_me, ME),
+                ("PUT", "/me", _taking((BODY_JSON, BODY_MULTIPART, BODY_FORM), self.update_me), ME),
                 ("GET", "/me/tracks", self.me_list(self.user_tracks), ME),
                 ("GET", "/me/playlists", self.me_list(self.user_playlists), ME),
-                ("GET", "/me/followings", self.me_list(self.user_followings), ME),
-                ("GET", "/me/followers", self.me_list(self.user_followers), ME),
+                ("GET", "/me/followings", self.me_followings, ME),  # api_me: always a Users page
+                ("GET", "/me/followers", self.me_followers, ME),  # api_me: always a Users page
                 ("GET", "/me/likes/tracks", self.me_list(self.user_likes), ME),
                 ("PUT DELETE", "/me/followings/{id}", self.follow, ME),
-                ("GET", "/playlists", self.search_playlists, PUBLIC),
-                ("POST", "/playlists", self.create_playlist, WRITE),
+                # -- /me activities, plays, followers, reposts, playlist likes (api_me) --
+                ("GET", "/me/activities", self.me_activities("feed", tracks_only=False), ME),
+                ("GET", "/me/activities/tracks", self.me_activities("feed", tracks_only=True), ME),
+                ("GET", "/me/activities/all/own", self.me_activities("own", tracks_only=False), ME),
+                ("GET", "/me/feed", self.me_activities("feed", tracks_only=False), ME),
+                ("GET", "/me/feed/tracks", self.me_activities("feed", tracks_only=True), ME),
+                ("GET", "/me/recently-played/tracks", self.me_recently_played, ME),
+                ("GET", "/me/followings/tracks", self.me_followings_tracks, ME),  # before {id}
+                ("GET", "/me/followings/{id}", self.me_following, ME),
+                ("GET", "/me/followers/{id}", self.me_follower, ME),
+                ("GET", "/me/reposts/tracks", self.me_reposted_tracks, ME),
+                ("GET", "/me/reposts/playlists", self.me_reposted_playlists, ME),
+                ("GET", "/me/likes/playlists", self.me_liked_playlists, ME),
+                # -- end of api_me routes --
+                ("GET", "/playlists", self.find_playlists, PUBLIC),
+                ("POST", "/playlists", _taking((BODY_JSON, BODY_MULTIPART), self.create_playlist), WRITE),
                 ("GET", "/playlists/{id}", self.get_playlist, PUBLIC),
-                ("PUT", "/playlists/{id}", self.update_playlist, WRITE),
+                ("PUT", "/playlists/{id}", _taking((BODY_JSON,), self.update_playlist), WRITE),
                 ("DELETE", "/playlists/{id}", self.delete_playlist, WRITE),
                 ("GET", "/playlists/{id}/tracks", self.playlist_tracks, PUBLIC),
                 ("POST DELETE", "/likes/tracks/{id}", self.like_track, WRITE),
@@ -180,7 +228,10 @@ class _ApiApp(_TrackHandlers, _UserHandlers, _TestHooks):
         return _redirect(302, location)
 
     def resolve_url(self, url: str, caller: _Caller) -> Optional[str]:
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:  # e.g. "http://[::1": an unclosed IPv6 literal is no SoundCloud URL
+            return None
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or host not in ("soundcloud.com", "www.soundcloud.com", "m.soundcloud.com"):
             return None

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from .http import RecordedRequest, _api_error, _App, _Call, _Events, _Fail, _json, _Response
 from .store import JsonDict, _Caller, _Settings, _Store
 
-__all__ = ["_ApiBase", "_truthy"]
+__all__ = ["_ApiBase", "_is_number", "_truthy"]
 
 MAX_LIMIT: Final = 200
 DEFAULT_LIMIT: Final = 50
@@ -35,6 +35,12 @@ MAX_INT_ID: Final = 2**31 - 1  # larger numeric ids must be sent as URNs (422)
 
 def _truthy(value: Optional[str]) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes", "on")
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits, at most 20 (a 64-bit id): ``str.isdigit()`` alone also accepts "²" and
+    "①", and ``int()`` refuses those and more than 4300 digits - a 500 instead of a 4xx."""
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
 
 
 class _ApiBase(_App):
@@ -52,15 +58,14 @@ class _ApiBase(_App):
         text = raw
         if ":" in raw:
             parts = raw.split(":")
-            if len(parts) != 3 or parts[0] != "soundcloud" or parts[1] != kind or not parts[2].isdigit():
+            if len(parts) != 3 or parts[0] != "soundcloud" or parts[1] != kind or not _is_number(parts[2]):
                 raise _Fail(_api_error(404, f"no such {kind[:-1]}: {raw}"))
             return int(parts[2])
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise _Fail(_api_error(404, f"no such {kind[:-1]}: {raw}"))
-        number = int(text)
-        if number > MAX_INT_ID:
+        if len(text.lstrip("0")) > 10 or int(text) > MAX_INT_ID:  # the length first: int() refuses > 4300 digits
             raise _Fail(_api_error(422, f"numeric ids above {MAX_INT_ID} must be sent as URNs"))
-        return number
+        return int(text)
 
     def visible(self, track: JsonDict, caller: _Caller) -> bool:
         return bool(track["sharing"] == "public" or track["user_id"] == caller.user_id)
@@ -111,7 +116,7 @@ class _ApiBase(_App):
         raw = call.param(name)
         if raw is None:
             return default
-        if not raw.isdigit():
+        if not _is_number(raw):
             raise _Fail(_api_error(400, f"{name} must be a non-negative integer"))
         return int(raw)
 

@@ -13,7 +13,7 @@ for a track that does not exist.
 
 from __future__ import annotations
 
-from typing import Dict, Final, FrozenSet, Iterable, List, Mapping
+from typing import Dict, Final, FrozenSet, List, Mapping
 
 from .api_base import _ApiBase
 from .forms import _nested, _parse_form
@@ -68,29 +68,6 @@ class _TrackHandlers(_ApiBase):
     """``/tracks``, ``/likes/tracks`` and ``/reposts/tracks``."""
 
     # -- tracks ---------------------------------------------------------------
-
-    def search_tracks(self, call: _Call) -> _Response:
-        tracks: Iterable[JsonDict] = self.store.tracks.values()
-        query = (call.param("q") or "").strip().lower()
-        if query:
-            users = self.store.users
-            tracks = [
-                t
-                for t in tracks
-                if query in " ".join(
-                    str(t[k] or "") for k in ("title", "genre", "tag_list", "description")
-                ).lower()
-                or query in users[t["user_id"]]["username"].lower()
-            ]
-        genres = call.param("genres")
-        if genres:
-            wanted = {g.strip().lower() for g in genres.split(",")}
-            tracks = [t for t in tracks if str(t["genre"]).lower() in wanted]
-        ids = call.param("urns") or call.param("ids")
-        if ids:
-            chosen = {self.parse_id(raw.strip(), "tracks") for raw in ids.split(",") if raw.strip()}
-            tracks = [t for t in tracks if t["id"] in chosen]
-        return self.track_page(call, tracks)
 
     def get_track(self, call: _Call) -> _Response:
         return _json(200, self.store.render_track(self.track(call), call.caller))

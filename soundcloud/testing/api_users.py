@@ -62,11 +62,6 @@ class _UserHandlers(_ApiBase):
 
     # -- users and /me ----------------------------------------------------------
 
-    def search_users(self, call: _Call) -> _Response:
-        query = (call.param("q") or "").lower()
-        users = [u for u in self.store.users.values() if query in (u["username"] + " " + u["full_name"]).lower()]
-        return self.page(call, users, self.store.render_user)
-
     def get_user(self, call: _Call) -> _Response:
         return _json(200, self.store.render_user(self.user(call)))
 
@@ -137,13 +132,6 @@ class _UserHandlers(_ApiBase):
         return _json(200, self.store.render_user(target))
 
     # -- playlists ----------------------------------------------------------------
-
-    def search_playlists(self, call: _Call) -> _Response:
-        query = (call.param("q") or "").lower()
-        found = [
-            p for p in self.store.playlists.values() if p["sharing"] == "public" and query in p["title"].lower()
-        ]
-        return self.page(call, found, lambda p: self.store.render_playlist(p, call.caller, show_tracks=False))
 
     def playlist_track_ids(self, fields: Mapping[str, str]) -> Optional[List[int]]:
         raw = ",".join(

@@ -1,8 +1,10 @@
 """HTTP plumbing shared by the three origins: servers, request records, answers, routing.
 
 Each origin is a ``_Server`` (a ``ThreadingHTTPServer`` on an ephemeral port) whose
-``_RequestHandler`` reads one request (Content-Length or chunked body; a cut-short body
-is never acted on), records it as a ``RecordedRequest``, hands it to the origin's
+``_RequestHandler`` reads one request of any method (Content-Length or chunked body; a
+cut-short body is never acted on; what http.server refuses itself - a malformed request
+line, a method that is not a token, oversized headers - answers SoundCloud error JSON
+too, never its HTML page), records it as a ``RecordedRequest``, hands it to the origin's
 ``_App`` and writes the ``_Response`` back over HTTP/1.1 keep-alive. The ``drop`` and
 ``truncate`` actions break the connection on purpose, for the test hooks.
 
@@ -79,6 +81,18 @@ __all__ = [
 
 ERROR_LINK: Final = "https://developers.soundcloud.com/docs/api/explorer/open-api"
 STALL_LIMIT: Final = 60.0  # /_test/stall never holds a thread longer than this
+
+# RFC 9110 5.6.2: tchar, the characters of a token (a method is one).
+_TOKEN_RE: Final[Pattern[str]] = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+# What http.server refuses before the request reaches an origin (RequestHandler.send_error).
+_REFUSALS: Final[Dict[int, str]] = {
+    400: "malformed request line or header",
+    408: "the request did not arrive in time",
+    414: "request line too long",
+    431: "request header fields too large",
+    505: "HTTP version not supported: send HTTP/1.1",
+}
 
 # SoundCloud writes statuses as "404 - Not Found"; spelled out here because
 # http.HTTPStatus renamed some phrases in Python 3.13 (422, 413).
@@ -387,10 +401,42 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Stay silent: test output must not fill with request lines (or secrets)."""
 
-    def do_GET(self) -> None:
-        self.serve()
+    def handle_one_request(self) -> None:
+        # http.server looks for a do_<METHOD> and answers any other method with an HTML 501.
+        # Methods are extensible (RFC 9110 9.1), and the API answers every one itself: a
+        # known path with a method it does not take is 405 with Allow (RFC 9110 15.5.6), in
+        # SoundCloud's error JSON. So every request that parses goes to serve().
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = self.request_version = self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return  # parse_request has answered (send_error)
+            if _TOKEN_RE.fullmatch(self.command) is None:
+                self.send_error(HTTPStatus.BAD_REQUEST)  # RFC 9110 9.1: a method is a token
+                return
+            self.serve()
+            self.wfile.flush()
+        except socket.timeout:  # an idle keep-alive connection: drop it, as http.server does
+            self.close_connection = True
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """http.server's own refusals (request line, headers, version) in the API's error JSON.
+
+        The detail is fixed per status: http.server's message quotes the request line,
+        which may carry a secret in its query.
+        """
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            # parse_request gave up before it read a version: http.server would then answer
+            # as HTTP/0.9, a body without a status line, which no HTTP/1.x client can read.
+            self.request_version = "HTTP/1.1"
+        self.send(_api_error(code, _REFUSALS.get(code)))
 
     def read_body(self) -> Optional[bytes]:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

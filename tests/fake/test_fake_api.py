@@ -338,10 +338,11 @@ def test_secondary_lists_and_searches(fake: FakeSoundCloud, token: str) -> None:
     call(f"{fake.api_url}/likes/tracks/1", "POST", token=token)
     favoriters = call(f"{fake.api_url}/tracks/1/favoriters", token=token).json()
     assert [u["id"] for u in favoriters] == [fake.user_id]
-    followers = call(f"{fake.api_url}/users/2001/followers", token=token).json()
+    followers = call(f"{fake.api_url}/users/2001/followers", token=token).json()["collection"]
     assert [u["id"] for u in followers] == [fake.user_id]
-    assert call(f"{fake.api_url}/me/followers", token=token).json() == []
-    assert len(call(f"{fake.api_url}/me/followings?limit=200", token=token).json()) == 60
+    mine_f = call(f"{fake.api_url}/me/followers?limit=200", token=token).json()["collection"]
+    assert sorted(u["id"] for u in mine_f) == [183] + list(range(2001, 2031))  # store_social seed
+    assert len(call(f"{fake.api_url}/me/followings?limit=200", token=token).json()["collection"]) == 60
     found = call(f"{fake.api_url}/users?q=forss", token=token).json()
     assert [u["username"] for u in found] == ["forss"]
     mine = call(f"{fake.api_url}/me/playlists", token=token).json()
