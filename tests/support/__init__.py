@@ -20,6 +20,8 @@ Each module depends only on modules listed above it:
                      logged_in, client_for, ...): for tests/client/ and tests/unit/
     transport_calls  send, fetch, Waits, run_threads, ...: for tests/transport/
     cli_runs         cli_env, run_cli: the ``soundcloud`` command in an isolated subprocess
+    spec             SoundCloud's OpenAPI spec plus spec/errata.json, openapi-core request and
+                     answer checks, the fake's known gaps: for tests/spec/
     test_servers     the servers' own tests
 
 Like urllib3's dummyserver: every server listens on an ephemeral port of 127.0.0.1,
