@@ -515,7 +515,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if current != text:
         # Write beside it, then rename: an interrupted run leaves the old file whole.
         partial = args.output.with_name(args.output.name + ".tmp")
-        partial.write_text(text, encoding="utf-8", newline="\n")
+        # Path.write_text takes newline= only from Python 3.10 on.
+        with open(partial, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
         partial.replace(args.output)
     return 0
 

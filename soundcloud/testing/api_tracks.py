@@ -81,8 +81,11 @@ class _TrackHandlers(_ApiBase):
                 raise _Fail(_api_error(422, "track[sharing] must be public or private"))
             if name == "license" and value not in _LICENSES:
                 raise _Fail(_api_error(422, f"unknown license {value!r}"))
-            if name == "title" and not value.strip():
-                raise _Fail(_api_error(422, "track[title] must not be empty"))
+            if name in ("title", "permalink") and not value.strip():
+                raise _Fail(_api_error(422, f"track[{name}] must not be empty"))
+            if name == "embeddable_by" and value not in ("all", "me", "none"):
+                # SoundCloud's values; the spec types the field as a string that is never null.
+                raise _Fail(_api_error(422, "track[embeddable_by] must be all, me or none"))
             if name in _BOOL_FIELDS:
                 track[name] = value.lower() in ("1", "true", "yes", "on")
             elif name == "bpm":

@@ -246,3 +246,15 @@ def test_access_filter(fake: FakeSoundCloud, token: str) -> None:
     playlist = call(f"{fake.api_url}/playlists?q=test&access=blocked", token=token).json()
     assert playlist[0]["tracks"] == [] and playlist[0]["track_count"] == 5
 
+
+
+def test_track_updates_keep_fields_the_spec_never_nulls(fake: FakeSoundCloud, token: str) -> None:
+    # Found by the fuzzer: an empty track[embeddable_by] was stored as null, which the Track
+    # schema does not allow (the field is a string: all, me or none).
+    url = f"{fake.api_url}/tracks/soundcloud:tracks:1"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    for field in ("track[embeddable_by]=", "track[embeddable_by]=anyone", "track[permalink]=+"):
+        reply = call(url, "PUT", headers=headers, body=field.encode(), token=token)
+        assert_api_error(reply, 422, "422 - Unprocessable Entity")
+    reply = call(url, "PUT", headers=headers, body=b"track[embeddable_by]=me", token=token)
+    assert reply.status == 200 and reply.json()["embeddable_by"] == "me"
