@@ -12,7 +12,8 @@ The pieces, from pure to stateful:
 - :class:`Authenticator`: the token lifecycle behind a :class:`~soundcloud.Client` (code
   exchange, refresh before expiry and after a 401, app tokens from the client-credentials
   grant, one refresh at a time, persistence, sign-out).
-- :func:`loopback_login`: the RFC 8252 login for scripts and command-line tools.
+- :mod:`.loopback`: the RFC 8252 login for scripts and command-line tools (``client.login()``;
+  imported only when a login runs, so that ``import soundcloud`` stays light).
 
 Where they live, each module importing only those above it in this list:
 
@@ -44,8 +45,6 @@ No token, refresh token, client secret, authorization code or verifier ever appe
 """
 
 from __future__ import annotations
-
-from typing import Any, Callable, Optional
 
 from .authenticator import EXPIRY_MARGIN, Authenticator
 from .oauth import (
@@ -82,27 +81,9 @@ __all__ = [
     "create_s256_code_challenge",
     "generate_code_verifier",
     "generate_state",
-    "loopback_login",
     "oauth_error_from_response",
     "refresh_token_body",
     "token_from_response",
     "validate_code_verifier",
     "validate_redirect_uri",
 ]
-
-
-def loopback_login(
-    auth: Authenticator,
-    *,
-    port: int = 0,
-    open_browser: Optional[Callable[[str], Any]] = None,
-    timeout: float = 300.0,
-) -> Token:
-    """Log in through the browser with a loopback redirect (RFC 8252) and return the Token.
-
-    See :func:`soundcloud.auth.loopback.loopback_login`; the HTTP server and the browser live
-    there, imported only when a login runs, so that ``import soundcloud`` stays light.
-    """
-    from .loopback import loopback_login as run
-
-    return run(auth, port=port, open_browser=open_browser, timeout=timeout)
