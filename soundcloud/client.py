@@ -23,13 +23,12 @@ from typing import (
     Dict,
     Final,
     Iterator,
-    List,
     Mapping,
     Optional,
     Tuple,
     Union,
 )
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from ._log import get_logger
 from ._version import __version__
@@ -39,6 +38,7 @@ from ._models import Request, Timeout, as_timeout
 from ._json import loads
 from ._origins import merge_headers, origin_of, server_url, strip_credentials
 from ._redact import redact_url
+from ._urls import check_base_url, next_page_url
 from ._spec import Operation
 from .errors import (
     DecodeError,
@@ -63,6 +63,7 @@ from .transport import (
 )
 
 if TYPE_CHECKING:
+    from .media.batch import DownloadSummary
     from .auth import TokenStore
 
 __all__ = ["Client", "USE_CLIENT_DEFAULT"]
@@ -164,8 +165,8 @@ class Client:
             if "://" in host or "/" in host:
                 raise ValueError(f"host must be a bare host name like 'api.example.com', not {host!r}")
             api_url = ("https://" if use_ssl else "http://") + host
-        self.api_url = _check_base_url(api_url or DEFAULT_API_URL, "api_url")
-        self.auth_url = _check_base_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
+        self.api_url = check_base_url(api_url or DEFAULT_API_URL, "api_url")
+        self.auth_url = check_base_url(auth_url or DEFAULT_AUTH_URL, "auth_url")
         self._api_origin = origin_of(self.api_url)
         # What every URL on the API starts with: the rest is the path the table knows.
         self._api_prefix = self.api_url + "/"
@@ -696,7 +697,7 @@ class Client:
                     return
             if not next_url:
                 return
-            next_url = _next_page_url(page, next_url)
+            next_url = next_page_url(page.url, next_url)
             if next_url in fetched:
                 raise SoundCloudError(
                     f"pagination loop: next_href {redact_url(next_url)} was already fetched"
@@ -711,21 +712,51 @@ class Client:
         *,
         progress: Optional[Callable[[int, Optional[int]], None]] = None,
         resume: bool = True,
+        allow_preview: bool = False,
+        quality: str = "best",
+        concurrency: int = 4,
     ) -> int:
-        """Stream a track's audio or any media URL to a path or a binary file object.
+        """Save a track's whole audio to a path, a directory or a binary file; return its size.
 
-        ``source`` is a track (Resource), a track id or URN, an API path such as
-        ``'/tracks/soundcloud:tracks:123/stream'``, or a media URL. A path is written
-        through a temporary file renamed on success, so no partial file is ever left at
-        ``target``; a partial temporary file from an interrupted download is resumed with a
-        Range request when the server supports it. Returns the size of the finished file
-        (resumed bytes included).
+        ``source`` is a track (Resource), an id, a URN, a soundcloud.com URL, or a plain media
+        URL. A downloadable track gives its original file; any other its AAC stream, fetched
+        ``concurrency`` segments at a time and saved as a tagged M4A (``quality``: ``'best'``,
+        ``'stream'``, ``'original'``, ``'aac_160'``, ``'aac_96'``); a 30-second preview only
+        with ``allow_preview=True``. A path gets the whole file or nothing, and an interrupted
+        download resumes on the next call (``resume=False`` starts over); a directory gets a
+        file named after the title. See :mod:`soundcloud.media.track`.
         """
-        # On first use: media.download compiles its patterns on import (0.7 ms, about 6% of
-        # `import soundcloud`), which only downloads need.
-        from .media.download import download
+        # On first use: the media modules bring concurrent.futures, hashlib and patterns of
+        # their own, which only downloads need.
+        from .media.track import download_track
 
-        return download(self, source, target, progress=progress, resume=resume)
+        return download_track(
+            self, source, target, progress=progress, resume=resume, allow_preview=allow_preview,
+            quality=quality, concurrency=concurrency,
+        ).size
+
+    def download_all(
+        self,
+        source: object,
+        directory: Union[str, "os.PathLike[str]"],
+        *,
+        likes: bool = False,
+        workers: int = 2,
+        allow_preview: bool = False,
+        quality: str = "best",
+        concurrency: int = 4,
+        max_items: Optional[int] = None,
+    ) -> DownloadSummary:
+        """Download a playlist's tracks, a user's tracks, or (``likes=True``, or a
+        ``soundcloud.com/<user>/likes`` URL) a user's likes into ``directory``, ``workers``
+        tracks at a time; tracks already there are skipped. See :mod:`soundcloud.media.batch`.
+        """
+        from .media.batch import download_all
+
+        return download_all(
+            self, source, directory, likes=likes, workers=workers, allow_preview=allow_preview,
+            quality=quality, concurrency=concurrency, max_items=max_items,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -746,27 +777,6 @@ class Client:
         return f"<soundcloud.Client {self.api_url} ({auth})>"
 
 
-def _next_page_url(page: Resource, next_href: str) -> str:
-    """The absolute URL of a page's ``next_href``: DecodeError when it is not a usable URL,
-    InsecureRedirectError when an https page points to plain http (refused as a redirect
-    would be: the next page would carry the token in the clear)."""
-    next_url, invalid = server_url(page.url, next_href, "utf-8")
-    if not invalid and origin_of(next_url)[0] not in ("http", "https"):
-        invalid = "not an http or https URL"
-    if invalid:
-        raise DecodeError(
-            f"the page's next_href is not a usable URL ({invalid}): {redact_url(next_url)!r}",
-            method="GET",
-            url=page.url,
-        )
-    if origin_of(page.url)[0] == "https" and origin_of(next_url)[0] == "http":
-        raise InsecureRedirectError(
-            f"the next_href of {redact_url(page.url)} leads from https to plain http"
-            f" ({redact_url(next_url)}); refusing to downgrade"
-        )
-    return next_url
-
-
 def _read_error_body(response: Response) -> bytes:
     try:
         return response.read_all(MAX_ERROR_BODY)
@@ -776,14 +786,3 @@ def _read_error_body(response: Response) -> bytes:
 
 def _quote(value: str) -> str:
     return quote(value, safe="")
-
-
-def _check_base_url(url: str, name: str) -> str:
-    if not isinstance(url, str):
-        raise TypeError(f"{name} must be a str URL, not {type(url).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{name} must be an http(s) URL like 'https://api.soundcloud.com', not {url!r}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{name} must not carry a query or fragment: {redact_url(url)!r}")
-    return url.rstrip("/")

@@ -38,6 +38,7 @@ LAYERS: Dict[str, int] = {
     "errors": 2,
     "encoding": 3,
     "resources": 3,
+    "_urls": 3,
     "transport": 4,
     "auth": 5,
     "media": 6,
@@ -68,13 +69,14 @@ LAZY_IMPORTS: Dict[str, str] = {
     "msvcrt": "the token store's lock across processes, only on Windows (the module exists only there)",
 }
 
-# The loopback login and the media download are imported by the client when first used:
-# they bring http.server, webbrowser, errno/io/re of their own. The transport's response
-# reader derives from http.client's classes: it comes with the first connection, as
-# http.client does.
+# The loopback login and the media downloads are imported by the client when first used:
+# they bring http.server, webbrowser, concurrent.futures, hashlib and patterns of their
+# own. The transport's response reader derives from http.client's classes: it comes with
+# the first connection, as http.client does.
 LAZY_PACKAGE_IMPORTS: Set[str] = {
     "soundcloud.auth.loopback",
-    "soundcloud.media.download",
+    "soundcloud.media.batch",
+    "soundcloud.media.track",
     "soundcloud.testing",
     "soundcloud.transport.reader",
 }
