@@ -27,7 +27,9 @@ REDACTED: Final = "[redacted]"
 
 # Query parameters, form fields and JSON keys whose values are credentials. ``code`` is the
 # single-use authorization code (RFC 6749 4.1.2); ``oauth_token`` is the name SoundCloud's
-# first API used for the access token in query strings.
+# first API used for the access token in query strings. ``Policy``, ``Signature`` and
+# ``Key-Pair-Id`` sign CloudFront URLs, as SoundCloud's stream and segment URLs are: with them a
+# URL plays until it expires, so they are not shown either (names as CloudFront spells them).
 SECRET_NAMES: Final = frozenset(
     {
         "access_token",
@@ -37,6 +39,9 @@ SECRET_NAMES: Final = frozenset(
         "code",
         "code_verifier",
         "password",
+        "Policy",
+        "Signature",
+        "Key-Pair-Id",
     }
 )
 

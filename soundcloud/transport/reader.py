@@ -27,6 +27,8 @@ replaces its ``begin``, which reads the head; http.client still reads the body.
   around them and are Latin-1, as http.client decodes them.
 - **Limits**, http.client's, in every head (1xx included): a line over 65536 bytes
   (``LineTooLong``), more than 100 lines after the status line (the empty line counted).
+- **Short bodies.** A body read in pieces that ends before its ``Content-Length`` raises
+  ``IncompleteRead`` (a ProtocolError), as a body read whole already did in http.client.
 - **Time.** The whole head, interim answers included, must come within one read timeout
   from the first wait: each later wait gets only the time left (a per-read timeout alone
   let a server that drips its head hold the caller for bytes × the read timeout). The
@@ -79,6 +81,15 @@ class StrictResponse(http.client.HTTPResponse):
         self._head_deadline = 0.0
         self._timeout_cut = False
         self._begun = False
+
+    def read(self, amt: Optional[int] = None) -> bytes:
+        data = super().read(amt)
+        if amt and not data and self.length:
+            # The connection ended before Content-Length did. http.client raises IncompleteRead
+            # for this only when the whole body is read at once ("it might break
+            # compatibility"); a body read in pieces is as short, and is said to be too.
+            raise http.client.IncompleteRead(b"", self.length)
+        return data
 
     def begin(self) -> None:
         if self._begun:  # http.client's guard (its `headers is not None`)
