@@ -6,7 +6,8 @@ it does in production::
 
     api_url   like https://api.soundcloud.com      the REST API
     auth_url  like https://secure.soundcloud.com   OAuth 2.1 authorization server
-    cdn_url   like https://cf-media.sndcdn.com     signed, expiring audio URLs
+    cdn_url   like https://cf-media.sndcdn.com     signed, expiring audio URLs: AAC HLS,
+                                                   30 s previews, originals, artwork
 
 Example::
 
@@ -35,17 +36,21 @@ describes its part in detail:
     api_query   how query filters (comma lists, deepObject ranges) and write bodies are read
     api_hooks   ``/_test/...``: statuses, broken bodies, redirects, stalls, drops
     oauth       the authorization server: ``/authorize``, ``/oauth/token``, ``/sign-out``
-    cdn         the CDN: signed, expiring media, preview and HLS URLs, Range requests
+    cdn         the CDN: signed, expiring HLS playlists and segments, previews, originals,
+                artwork, Range requests, injected segment faults
+    hls         the AAC HLS fixture (``hls_fixture()``: its facts) and the playlist writers
     forms       write bodies (form-encoded, multipart, JSON) as one shape of fields
     http        servers, request handler, ``RecordedRequest``, answers, routing base
     store       all mutable state under one lock, the seed data, token records
     store_social  followers both ways, playlist likes and reposts with their times, plays
     store_pages   comments, storefronts, web profiles
+    store_cdn     URL signing (CloudFront style), stream shapes, segment faults, originals,
+                  artwork
 
-Layers, bottom to top: ``store_social``, ``store_pages`` < ``store`` < ``http`` < ``forms``
-< ``api_query`` < ``api_base`` < ``api_tracks``, ``api_users``, ``api_me``, ``api_social``,
-``api_search``, ``api_hooks`` < ``api``; ``oauth`` and ``cdn`` sit on ``http``; ``fake``
-on all of them. The fake shares no code with the client: it imports only the standard
+Layers, bottom to top: ``hls`` < ``store_social``, ``store_pages``, ``store_cdn`` <
+``store`` < ``http`` < ``forms`` < ``api_query`` < ``api_base`` < ``api_tracks``,
+``api_users``, ``api_me``, ``api_social``, ``api_search``, ``api_hooks`` < ``api``;
+``oauth`` and ``cdn`` sit on ``http`` (``cdn`` on ``hls`` too); ``fake`` on all of them. The fake shares no code with the client: it imports only the standard
 library, and ``import soundcloud`` never imports it.
 
 Every request to any origin is recorded in ``requests`` (``RecordedRequest``).
@@ -54,8 +59,8 @@ Tokens are ``secrets.token_urlsafe`` values; the servers never log anything.
 
 from __future__ import annotations
 
-from .cdn import PREVIEW_SIZE
 from .fake import FakeSoundCloud, fixture
+from .hls import PREVIEW_SECONDS, HlsFixture, hls_fixture
 from .http import ERROR_LINK, STALL_LIMIT, RecordedRequest
 from .oauth import s256_challenge
 from .store import CDN_URL_LIFETIME, DEFAULT_TRACK_COUNT, DEFAULT_USER, MEDIA_SIZE, Upload, UploadedFile
@@ -66,12 +71,14 @@ __all__ = [
     "DEFAULT_USER",
     "ERROR_LINK",
     "FakeSoundCloud",
+    "HlsFixture",
     "MEDIA_SIZE",
-    "PREVIEW_SIZE",
+    "PREVIEW_SECONDS",
     "RecordedRequest",
     "STALL_LIMIT",
     "Upload",
     "UploadedFile",
     "fixture",
+    "hls_fixture",
     "s256_challenge",
 ]

@@ -2,13 +2,28 @@
 
 ``GET /tracks`` searches (``q``, ``genres``, ``ids``, ``urns``); ``POST /tracks`` is a
 multipart upload (``track[title]`` and a ``track[asset_data]`` file part required; the
-file becomes the track's audio and is kept in ``FakeSoundCloud.uploads``);
-``PUT/DELETE /tracks/{id}`` edit the caller's own tracks. ``/tracks/{id}/stream`` and
-``/download`` answer 302 to a signed CDN URL (the body is
-``{"status": "302 - Found", "location": ...}``), ``/streams`` lists the signed HLS,
-MP3 and preview URLs. ``POST/DELETE /likes/tracks/{id}`` and ``/reposts/tracks/{id}``
-toggle; a DELETE of a like or repost that is not there is idempotent (200), 404 only
-for a track that does not exist.
+file becomes the track's original, kept with its Content-Type and in
+``FakeSoundCloud.uploads``; a ``track[artwork_data]`` part becomes its cover on the CDN);
+``PUT/DELETE /tracks/{id}`` edit the caller's own tracks. ``POST/DELETE /likes/tracks/{id}``
+and ``/reposts/tracks/{id}`` toggle; a DELETE of a like or repost that is not there is
+idempotent (200), 404 only for a track that does not exist.
+
+Audio, as served since 15 November 2025 (SOUNDCLOUD_API.md, "Audio today"):
+
+- ``GET /tracks/{id}/streams`` lists ``hls_aac_160_url`` and ``hls_aac_96_url`` (signed
+  CDN URLs of the media playlists, or of the master playlist for a track set so; only the
+  renditions the track's stream shape has) and ``preview_mp3_128_url``. A track with
+  ``access: "preview"`` lists the preview alone. The retired ``http_mp3_128_url``,
+  ``hls_mp3_128_url`` and ``hls_opus_64_url`` are never sent.
+- A track with ``access: "blocked"``, or not ``streamable``, has no stream at all:
+  ``/streams`` and ``/stream`` answer 404 "track is not streamable". The doc says nothing
+  of blocked tracks; 404 is what the spec documents for ``/streams`` besides 200 and 401,
+  and what ``/preview`` answers for them.
+- ``GET /tracks/{id}/stream`` (the legacy endpoint) answers 302 to the 30-second preview.
+- ``GET /tracks/{id}/download``, for ``downloadable`` tracks only, answers 302 to the
+  original on the CDN (``/media/{id}.{ext}``).
+
+Redirects carry the body ``{"status": "302 - Found", "location": ...}``.
 """
 
 from __future__ import annotations
@@ -119,10 +134,12 @@ class _TrackHandlers(_ApiBase):
         except _Fail:
             del self.store.tracks[track["id"]]
             raise
-        if "track[artwork_data]" in files:
-            track["artwork_url"] = f"https://i1.sndcdn.com/artworks-{track['id']:012d}-upload-large.jpg"
+        artwork = files.get("track[artwork_data]")
+        if artwork is not None:
+            self.store.set_uploaded_artwork(track["id"], artwork.data)
         owner["upload_seconds_left"] = max(0, int(owner["upload_seconds_left"]) - duration // 1000)
         self.store.media[track["id"]] = asset.data
+        self.store.remember_original(track["id"], asset.content_type, asset.filename)
         self.store.uploads.append(Upload(track["id"], dict(fields), dict(files)))
         return _json(201, self.store.render_track(track, call.caller))
 
@@ -142,32 +159,34 @@ class _TrackHandlers(_ApiBase):
         self.store.media.pop(track["id"], None)
         return _ok()
 
-    def stream_track(self, call: _Call) -> _Response:
+    def streamable(self, call: _Call) -> JsonDict:
         track = self.track(call)
-        if not track["streamable"]:
+        if not track["streamable"] or track.get("access") == "blocked":
             raise _Fail(_api_error(404, "track is not streamable"))
+        return track
+
+    def stream_track(self, call: _Call) -> _Response:
+        track = self.streamable(call)
         track["playback_count"] = int(track["playback_count"]) + 1
-        return _redirect(302, self.store.cdn_link("media", track["id"], ".mp3"))
+        return _redirect(302, self.store.cdn_link("preview", track["id"], ".mp3"))  # 30 s only
 
     def download_track(self, call: _Call) -> _Response:
         track = self.track(call)
         if not track["downloadable"]:
             raise _Fail(_api_error(404, "track is not downloadable"))
         track["download_count"] = int(track["download_count"]) + 1
-        return _redirect(302, self.store.cdn_link("media", track["id"], ".mp3"))
+        extension = self.store.original(track["id"])[1]
+        return _redirect(302, self.store.cdn_link("media", track["id"], f".{extension}"))
 
     def track_streams(self, call: _Call) -> _Response:
-        tid = self.track(call)["id"]
-        link = self.store.cdn_link
-        return _json(
-            200,
-            {
-                "hls_aac_160_url": link("hls", tid, "/aac_160.m3u8"),
-                "hls_mp3_128_url": link("hls", tid, "/mp3_128.m3u8"),
-                "http_mp3_128_url": link("media", tid, ".mp3"),
-                "preview_mp3_128_url": link("preview", tid, ".mp3"),
-            },
-        )
+        track = self.streamable(call)
+        tid = track["id"]
+        streams: JsonDict = {}
+        if track.get("access") != "preview":
+            for rendition in self.store.stream_shape(tid).renditions:
+                streams[f"hls_{rendition}_url"] = self.store.sign_url(self.store.stream_path(tid, rendition))
+        streams["preview_mp3_128_url"] = self.store.cdn_link("preview", tid, ".mp3")
+        return _json(200, streams)
 
     def track_favoriters(self, call: _Call) -> _Response:
         tid = self.track(call)["id"]

@@ -163,12 +163,7 @@ def checked_spec() -> Dict[str, Any]:
 
 # Where the fake knowingly differs from the live service: the answer and fuzz tests expect
 # these operations to fail (strictly: a fix makes them fail until it is removed from here).
-KNOWN_FAKE_GAPS: Dict[str, str] = {
-    "GET /tracks/{track_urn}/streams": (
-        "the fake still lists the retired http_mp3_128_url and hls_mp3_128_url (spec/errata.json"
-        " streams-removed-urls): download() reads them until it assembles AAC HLS (the audio issue)"
-    ),
-}
+KNOWN_FAKE_GAPS: Dict[str, str] = {}
 
 
 def operation_params() -> List[Any]:
