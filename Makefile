@@ -25,7 +25,7 @@ VENVS := .venvs
 DIST := dist
 # What the suite needs besides the package; the wheel venvs get nothing else
 # (no mypy, no mypy_extensions), so the suite proves the wheel stands alone.
-TEST_REQUIREMENTS := 'pytest>=8' 'trustme>=1.1'
+TEST_REQUIREMENTS := 'pytest>=8' 'trustme>=1.1' 'av>=12' 'mutagen>=1.45'
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_NO_INPUT := 1

@@ -1,5 +1,5 @@
 """The commands that talk to the API: get/post/put/delete, me, resolve, search, upload,
-download, login and logout.
+login and logout.
 
 Each ``cmd_*`` takes the parsed arguments and returns the exit status; failures are
 raised (SoundCloudError, CLIError, OSError) and reported by :func:`soundcloud.cli.main`.
@@ -10,15 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import sys
 from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Final, List, Optional
-from urllib.parse import urlsplit
 
 import soundcloud
 
 from ..errors import SoundCloudError
-from ..media.download import part_path, record_path
 from .config import (
     ENV_CLIENT_ID,
     ENV_REDIRECT_URI,
@@ -32,13 +29,12 @@ from .config import (
 from .exits import EXIT_AUTH, EXIT_OK, EXIT_USAGE, PROG, CLIError
 from .output import describe, info, jsonable, print_json, print_result, shown, status_of
 from .params import parse_params
-from .progress import isatty, make_progress
+from .progress import make_progress
 
 if TYPE_CHECKING:
-    from .. import Client, Token
+    from .. import Token
 
 __all__ = [
-    "cmd_download",
     "cmd_login",
     "cmd_logout",
     "cmd_me",
@@ -49,10 +45,6 @@ __all__ = [
 ]
 
 
-# soundcloud.com web pages (permalinks) that `download` resolves to an API track first.
-PERMALINK_HOSTS: Final = frozenset(
-    {"soundcloud.com", "www.soundcloud.com", "m.soundcloud.com", "on.soundcloud.com"}
-)
 # The largest page SoundCloud serves; `search --limit N` asks for min(N, this) per page.
 MAX_PAGE_SIZE: Final = 200
 
@@ -187,69 +179,6 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 progress.finish()
         print_result(result, args)
     return EXIT_OK
-
-
-def _download_source(client: Client, source: str) -> Any:
-    if source.isdigit():
-        return int(source)
-    parts = urlsplit(source)
-    if parts.scheme in ("http", "https") and (parts.hostname or "").lower() in PERMALINK_HOSTS:
-        # A web page, not media: /resolve finds the track it shows.
-        return client.get("/resolve", url=source)
-    return source
-
-
-def cmd_download(args: argparse.Namespace) -> int:
-    """download URL_OR_ID -o FILE: a track's audio to a file (never a partial one)."""
-    output: str = args.output
-    if output == "-" and isatty(sys.stdout):
-        # Audio is the server's bytes: on a terminal they would be run as control sequences.
-        raise CLIError(
-            "refusing to write audio to a terminal: redirect stdout (-o - > FILE), or give -o FILE"
-        )
-    with open_client(args) as client:
-        source = _download_source(client, args.source)
-        progress = make_progress(args, "downloading")
-        resumable = _resumable_bytes(output)
-        if progress is not None and resumable is not None:
-            progress.baseline = resumable
-        try:
-            if output == "-":
-                sys.stdout.flush()
-                written = client.download(source, sys.stdout.buffer, progress=progress)
-                sys.stdout.buffer.flush()
-            else:
-                written = client.download(source, output, progress=progress)
-        except SoundCloudError as exc:
-            kept = _resumable_bytes(output)
-            if kept is not None:
-                # A record beside the part: the next run continues where this one stopped.
-                raise CLIError(
-                    f"{describe(exc)}; {kept} bytes kept in {part_path(output)}: run the"
-                    " same command again to resume",
-                    status_of(exc),
-                ) from None
-            raise
-        finally:
-            if progress is not None:
-                progress.finish()
-    if output != "-":
-        info(args, f"saved {written} bytes to {output}")
-    return EXIT_OK
-
-
-def _resumable_bytes(output: str) -> Optional[int]:
-    """The size of a download's resumable ``.part``: a regular file with its record beside it."""
-    if output == "-":
-        return None
-    try:
-        record = os.lstat(record_path(output))
-        part = os.lstat(part_path(output))
-    except OSError:
-        return None
-    if not (stat.S_ISREG(record.st_mode) and stat.S_ISREG(part.st_mode)):
-        return None
-    return part.st_size
 
 
 class _SaveOnlyStore:

@@ -205,19 +205,32 @@ def run_demo(args: argparse.Namespace, stream: Optional[TextIO] = None) -> int:
                 f"{flickermood.id} {flickermood.title!r} by {flickermood.user.username} ({flickermood.url})"
             )
 
-            tour.heading("The stream redirect, then a download")
-            tour.code(f"stream = client.get('/tracks/{track.id}/stream', allow_redirects=False)")
-            tour.code("print(stream.status_code, stream.location)")
-            redirect = client.get(f"/tracks/{track.id}/stream", allow_redirects=False)
-            tour.said(f"{redirect.status_code} {redirect.location}")
-            copy = os.path.join(tmp, "tone-copy.wav")
-            tour.code("client.download(stream.location, 'tone-copy.wav', progress=bar)")
+            tour.heading("Download the whole track: its AAC stream, remuxed to a tagged M4A (no ffmpeg)")
+            m4a = os.path.join(tmp, "flickermood.m4a")
+            tour.code("client.download(flickermood, 'flickermood.m4a', progress=bar)")
             bar = None if quiet or not isatty(sys.stderr) else ProgressBar("    downloading", sys.stderr)
             try:
-                written = client.download(redirect.location, copy, progress=bar)
+                written = client.download(flickermood, m4a, progress=bar)
             finally:
                 if bar is not None:
                     bar.finish()
+            with open(m4a, "rb") as audio:
+                head = audio.read(8)
+            segments = sum(1 for r in sc.requests_to("cdn") if r.path.endswith(".m4s"))
+            if head[4:8] != b"ftyp":
+                raise CLIError("the download is not an MP4 file")
+            tour.said(
+                f"{written} bytes: {segments} HLS segments fetched 4 at a time, remuxed into one M4A"
+                " (moov before mdat, so players show the length and seek), tagged with title,"
+                " artist, date, comment and cover"
+            )
+
+            tour.heading("The original file of a downloadable track (your upload)")
+            copy = os.path.join(tmp, "tone-copy.wav")
+            tour.code("client.put(f'/tracks/{track.urn}', track={'downloadable': True})")
+            tour.code("client.download(track, 'tone-copy.wav')")
+            client.put(f"/tracks/{track.urn}", track={"downloadable": True})
+            written = client.download(track.id, copy)
             with open(wav, "rb") as first, open(copy, "rb") as second:
                 same = first.read() == second.read()
             if not same:
@@ -248,7 +261,7 @@ def run_demo(args: argparse.Namespace, stream: Optional[TextIO] = None) -> int:
         f"\nDone in {time.monotonic() - started:.1f} s: {requests} HTTP requests, all to 127.0.0.1.\n"
         "The same from a shell, against SoundCloud: soundcloud login, soundcloud me,"
         " soundcloud search QUERY,\nsoundcloud upload FILE --title T, soundcloud resolve URL,"
-        " soundcloud download URL -o FILE (soundcloud --help).\n"
+        " soundcloud download URL -o DIR (soundcloud --help).\n"
     )
     out.flush()
     return EXIT_OK

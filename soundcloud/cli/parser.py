@@ -12,7 +12,6 @@ import os
 from typing import Any, Callable, Final
 
 from .commands import (
-    cmd_download,
     cmd_login,
     cmd_logout,
     cmd_me,
@@ -31,6 +30,7 @@ from .config import (
     default_token_path,
 )
 from .demo import cmd_demo
+from .download import add_download_arguments, cmd_download
 from .exits import PROG
 from .output import version_text
 from .params import param_type
@@ -232,10 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--tags", help="tag list, space separated (quote multi-word tags)")
 
     sub = add(
-        "download", cmd_download, "download a track's audio (a soundcloud.com URL, id, URN or media URL)"
+        "download", cmd_download,
+        "download a track's whole audio, or every track of a playlist, a user or their likes",
     )
-    sub.add_argument("source", metavar="URL_OR_ID")
-    sub.add_argument("-o", "--output", required=True, metavar="FILE", help="where to save it (- for stdout)")
+    add_download_arguments(sub)
 
     add("demo", cmd_demo, "a tour of the library against a built-in fake SoundCloud (no account, no network)")
     return parser

@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
-from typing import IO, Any, Callable, Optional, TextIO
+from typing import IO, Any, Callable, Dict, List, Optional, TextIO
 
-__all__ = ["ProgressBar", "isatty", "make_progress"]
+__all__ = ["MultiProgress", "ProgressBar", "isatty", "make_progress"]
 
 
 class ProgressBar:
@@ -79,6 +80,98 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self.drawn = False
+
+
+class MultiProgress:
+    """Progress of many downloads: one bar per track in progress, then an overall line.
+
+    ``track(key, label)`` gives the ``progress(done, total)`` callback of one track;
+    ``finished(key, status)`` ends its line and counts it (``'done'``, ``'skipped'``,
+    ``'failed'``). Callbacks may come from several threads. The block of lines is redrawn in
+    place (cursor up, then each line cleared), at most every ``interval`` seconds.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        total: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        width: int = 24,
+        label_width: int = 24,
+        interval: float = 0.1,
+    ) -> None:
+        self.stream = stream
+        self.total = total
+        self.clock = clock
+        self.width = width
+        self.label_width = label_width
+        self.interval = interval
+        self.bars: Dict[str, ProgressBar] = {}
+        self.counts: Dict[str, int] = {"done": 0, "skipped": 0, "failed": 0}
+        self.lines_drawn = 0
+        self.last_draw = -1.0
+        self.lock = threading.Lock()
+
+    def track(self, key: str, label: str) -> Callable[[int, Optional[int]], None]:
+        """Start a line for one track; return its progress callback."""
+        shown = label if len(label) <= self.label_width else label[: self.label_width - 1] + "~"
+        bar = ProgressBar(shown.ljust(self.label_width), self.stream, clock=self.clock, width=self.width)
+        with self.lock:
+            self.bars[key] = bar
+
+        def update(done: int, total: Optional[int] = None) -> None:
+            bar.done, bar.total = done, total
+            self.draw()
+
+        return update
+
+    def finished(self, key: str, status: str) -> None:
+        """End a track's line and count it as ``status``."""
+        with self.lock:
+            self.bars.pop(key, None)
+            self.counts[status] = self.counts.get(status, 0) + 1
+        self.draw(force=True)
+
+    def render(self, now: float) -> List[str]:
+        """The lines of the block, without control characters."""
+        with self.lock:
+            bars = list(self.bars.values())
+            counts = dict(self.counts)
+        finished = sum(counts.values())
+        fraction = finished / self.total if self.total else 1.0
+        filled = int(fraction * self.width)
+        overall = "=" * filled + " " * (self.width - filled)
+        lines = [bar.render(now) for bar in bars]
+        lines.append(
+            f"{f'{finished}/{self.total} tracks'.ljust(self.label_width)} [{overall}]"
+            f"  {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+        )
+        return lines
+
+    def draw(self, force: bool = False) -> None:
+        """Redraw the block (throttled unless ``force``)."""
+        now = self.clock()
+        with self.lock:
+            if not force and self.lines_drawn and now - self.last_draw < self.interval:
+                return
+            self.last_draw = now
+        lines = self.render(now)
+        with self.lock:
+            # Up to the block's first line, then every line rewritten and cleared to its end;
+            # lines left over from a longer block are cleared too.
+            up = f"\x1b[{self.lines_drawn}F" if self.lines_drawn else ""
+            extra = max(self.lines_drawn - len(lines), 0)
+            text = up + "".join(line + "\x1b[K\n" for line in lines) + "\x1b[K\n" * extra
+            if extra:
+                text += f"\x1b[{extra}F"
+            self.stream.write(text)
+            self.stream.flush()
+            self.lines_drawn = len(lines)
+
+    def finish(self) -> None:
+        """Draw the final state (the block stays on the screen)."""
+        self.draw(force=True)
 
 
 def _amount(done: int, total: Optional[int]) -> str:

@@ -2,16 +2,11 @@
 
 What :func:`download` does, where the API leaves a choice:
 
-- **Sources.** A track :class:`~soundcloud.Resource` (its ``urn``, else its ``id``), an
-  int id, a numeric string or a URN are fetched from ``/tracks/{urn}/stream``, which
-  redirects to the CDN (the client drops ``Authorization`` on that hop). A str with
-  ``http://`` or ``https://`` is requested as it is (a CDN URL, an API URL); any other str
-  is an API path. A JSON answer that lists stream URLs (``GET /tracks/{urn}/streams``, or
-  such a Resource passed as the source) is followed to its progressive MP3,
-  ``http_mp3_128_url``. The ``hls_*`` URLs are playlists of segments, which this function
-  does not assemble, and ``preview_mp3_128_url`` is a 30 second preview, never taken
-  silently: when there is no progressive URL, a ``/tracks/{urn}/streams`` source falls back
-  to the legacy ``/tracks/{urn}/stream``, anything else raises :class:`DownloadError`.
+- **Sources.** This module fetches plain media: a ``http://`` or ``https://`` URL as it is
+  (a CDN URL, an original's ``download_url``, a preview URL) or an API path. Tracks, ids,
+  URNs and soundcloud.com URLs are turned into one of those (or into an HLS stream) by
+  :mod:`.track`, which :meth:`soundcloud.Client.download` calls. A JSON answer is never saved
+  as audio.
 - **Paths** are written to ``<target>.part`` in the same directory, fsynced, then renamed
   over ``target``: on any error (KeyboardInterrupt included) nothing is written at
   ``target``. A symbolic link, FIFO, socket, device or directory at the target, the
@@ -49,7 +44,6 @@ from typing import Any, Callable, Dict, Final, Mapping, Optional, Protocol, Tupl
 from .._fs import replace_durably
 from .._models import header_value
 from .._redact import redact_url
-from ..encoding import to_urn
 from ..errors import DownloadError, HTTPError, ProtocolError
 from ..resources import Resource, ResourceList, StreamResponse
 from .partfile import (
@@ -70,7 +64,10 @@ __all__ = [
     "MediaClient",
     "PART_SUFFIX",
     "RECORD_SUFFIX",
+    "check_file_target",
     "download",
+    "download_opened",
+    "open_media",
     "parse_content_range",
     "part_path",
     "record_path",
@@ -83,8 +80,9 @@ class MediaClient(Protocol):
     :class:`soundcloud.Client` is one; naming the need keeps this layer below the client.
     """
 
-    def get(self, __url: str, *, headers: Optional[Mapping[str, str]] = None) -> Any:
-        """GET ``url`` and answer with a StreamResponse, Resource or ResourceList."""
+    def get(self, __url: str, *, headers: Optional[Mapping[str, str]] = None, **params: Any) -> Any:
+        """GET ``url`` (``params`` in the query) and answer with a StreamResponse, Resource or
+        ResourceList."""
 
 
 # The temporary file a path target is written to; deterministic, so a later call resumes it.
@@ -92,17 +90,7 @@ PART_SUFFIX: Final = ".part"
 # The record of what a .part file holds (see .partfile): <target>.part.json.
 RECORD_SUFFIX: Final = PART_SUFFIX + ".json"
 CHUNK_SIZE: Final = 64 * 1024
-# Keys of the ``/tracks/{urn}/streams`` answer, and the progressive ones, in preference order.
-_STREAM_KEYS: Final = (
-    "http_mp3_128_url",
-    "hls_mp3_128_url",
-    "hls_aac_160_url",
-    "hls_opus_64_url",
-    "preview_mp3_128_url",
-)
-_PROGRESSIVE_KEYS: Final = ("http_mp3_128_url",)
 _CONTENT_RANGE: Final = re.compile(r"\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*\Z", re.IGNORECASE)
-_STREAMS_PATH: Final = re.compile(r"(.*/tracks/[^/?#]+)/streams/?(?:[?#].*)?\Z")
 
 ProgressCallback = Callable[[int, Optional[int]], None]
 
@@ -140,64 +128,21 @@ def download(
 
 
 def source_url(source: Any) -> str:
-    """The path or URL to GET for a download source (see the module docs)."""
-    if isinstance(source, Resource):
-        return _resource_url(source)
-    if isinstance(source, bool):
-        raise TypeError("a download source must be a track, an id, a URN, a path or a URL, not a bool")
-    if isinstance(source, int):
-        return "/tracks/" + to_urn("tracks", source) + "/stream"
-    if isinstance(source, str):
-        if source.startswith("https://") or source.startswith("http://"):
-            return source
-        if (source.isascii() and source.isdigit()) or source.startswith("soundcloud:"):
-            return "/tracks/" + to_urn("tracks", source) + "/stream"
-        if "://" in source:
-            raise ValueError(f"only http and https URLs can be downloaded, not {redact_url(source)!r}")
-        if not source.strip("/"):
-            raise ValueError(f"not a download source: {source!r}")
+    """The path or URL to GET for a plain media source (a URL or an API path)."""
+    if not isinstance(source, str):
+        raise TypeError(f"a media source must be a str URL or API path, not {type(source).__name__}")
+    if source.startswith("https://") or source.startswith("http://"):
         return source
-    raise TypeError(
-        "a download source must be a track (Resource), an id, a URN, an API path or a URL,"
-        f" not {type(source).__name__}"
-    )
+    if "://" in source:
+        raise ValueError(f"only http and https URLs can be downloaded, not {redact_url(source)!r}")
+    if not source.strip("/"):
+        raise ValueError(f"not a download source: {source!r}")
+    return source
 
 
-def _resource_url(resource: Resource) -> str:
-    data = resource.fields()
-    if any(key in data for key in _STREAM_KEYS):
-        picked = _progressive_url(data)
-        if picked is None:
-            raise DownloadError(_hls_only_message(data))
-        return picked
-    kind = data.get("kind")
-    if kind is not None and kind != "track":
-        raise ValueError(f"only tracks can be downloaded, not a {kind}")
-    urn = data.get("urn")
-    if isinstance(urn, str) and urn:
-        return "/tracks/" + to_urn("tracks", urn) + "/stream"
-    track_id = data.get("id")
-    if isinstance(track_id, int) and not isinstance(track_id, bool):
-        return "/tracks/" + to_urn("tracks", track_id) + "/stream"
-    raise ValueError("the resource has no 'urn' or 'id' to download it by")
-
-
-def _progressive_url(data: Mapping[str, Any]) -> Optional[str]:
-    for key in _PROGRESSIVE_KEYS:
-        value = data.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def _hls_only_message(data: Mapping[str, Any]) -> str:
-    offered = ", ".join(key for key in _STREAM_KEYS if data.get(key)) or "none"
-    return (
-        "no progressive stream URL (http_mp3_128_url) among the stream URLs offered"
-        f" ({offered}); HLS playlists are not assembled and previews are not downloaded"
-        " silently: download the track by its URN (the /stream endpoint), or fetch a"
-        " playlist or preview URL yourself"
-    )
+def check_file_target(target: Any) -> None:
+    """Refuse a text-mode, closed or write-less file object before anything is sent."""
+    _check_file_target(target)
 
 
 def _check_file_target(target: Any) -> None:
@@ -260,54 +205,41 @@ def _media_type(content_type: str) -> str:
 
 
 def _request(client: MediaClient, url: str, offset: int, validator: Optional[str]) -> _Media:
-    """GET the media, with a Range from ``offset`` if this ``validator`` still holds; follow a
-    stream-URL listing once."""
+    """GET the media, with a Range from ``offset`` if this ``validator`` still holds."""
     headers: Dict[str, str] = {"Accept": "*/*"}
     if offset > 0:
         headers["Range"] = f"bytes={offset}-"
         if validator is not None:
             # RFC 9110 13.1.5: the range only if the file is still this version, else all of it.
             headers["If-Range"] = validator
-    hops = 0
-    while True:
-        try:
-            result = client.get(url, headers=headers)
-        except HTTPError as exc:
-            if exc.status_code == 416 and offset > 0:
-                found = parse_content_range(header_value(exc.headers, "content-range"))
-                total = found[2] if found is not None else None
-                return _Media(None, 416, offset, total, True, url, exc.headers)
-            raise
-        if isinstance(result, StreamResponse):
-            return _media_from(result, offset)
-        hops += 1
-        if isinstance(result, Resource):
-            data = result.fields()
-            content_type = _media_type(result.headers.get_value("content-type") or "")
-            if not data and result.status_code in (200, 206) and "json" not in content_type:
-                # An empty body (Content-Length: 0) comes back from the client as an empty
-                # Resource: an empty file, not JSON.
-                resumable = "bytes" in (result.headers.get_value("accept-ranges") or "").lower()
-                return _Media(None, result.status_code, 0, 0, resumable, url, result.headers)
-            if hops == 1 and any(key in data for key in _STREAM_KEYS):
-                picked = _progressive_url(data)
-                if picked is None:
-                    legacy = _STREAMS_PATH.match(url)
-                    if legacy is None:
-                        raise DownloadError(_hls_only_message(data))
-                    picked = legacy.group(1) + "/stream"
-                url = picked
-                continue
-            if data.get("kind") == "track":
-                what = "a track's JSON"
-                advice = "pass the track itself (or its URN) to download its audio"
-            else:
-                names = sorted(data)
-                what = "JSON (fields: " + (", ".join(names[:8]) or "none") + (", ...)" if len(names) > 8 else ")")
-                advice = "pass a track, its URN, a /stream path or a media URL"
-            raise DownloadError(f"GET {redact_url(result.url or url)} answered with {what}, not media; {advice}")
-        assert isinstance(result, ResourceList)
-        raise DownloadError(f"GET {redact_url(result.url or url)} answered with a JSON array, not media")
+    try:
+        result = client.get(url, headers=headers)
+    except HTTPError as exc:
+        if exc.status_code == 416 and offset > 0:
+            found = parse_content_range(header_value(exc.headers, "content-range"))
+            total = found[2] if found is not None else None
+            return _Media(None, 416, offset, total, True, url, exc.headers)
+        raise
+    if isinstance(result, StreamResponse):
+        return _media_from(result, offset)
+    if isinstance(result, Resource):
+        data = result.fields()
+        content_type = _media_type(result.headers.get_value("content-type") or "")
+        if not data and result.status_code in (200, 206) and "json" not in content_type:
+            # An empty body (Content-Length: 0) comes back from the client as an empty
+            # Resource: an empty file, not JSON.
+            resumable = "bytes" in (result.headers.get_value("accept-ranges") or "").lower()
+            return _Media(None, result.status_code, 0, 0, resumable, url, result.headers)
+        if data.get("kind") == "track":
+            what = "a track's JSON"
+            advice = "pass the track itself (or its URN) to download its audio"
+        else:
+            names = sorted(data)
+            what = "JSON (fields: " + (", ".join(names[:8]) or "none") + (", ...)" if len(names) > 8 else ")")
+            advice = "pass a track, its id or URN, or a media URL"
+        raise DownloadError(f"GET {redact_url(result.url or url)} answered with {what}, not media; {advice}")
+    assert isinstance(result, ResourceList)
+    raise DownloadError(f"GET {redact_url(result.url or url)} answered with a JSON array, not media")
 
 
 def _media_from(response: StreamResponse, offset: int) -> _Media:
@@ -343,8 +275,36 @@ def _open_media(client: MediaClient, url: str, offset: int, validator: Optional[
     return media
 
 
+def open_media(client: MediaClient, url: str) -> _Media:
+    """GET ``url`` from the start: the answer :func:`download_opened` then writes."""
+    return _open_media(client, url, 0, None)
+
+
+def download_opened(
+    client: MediaClient,
+    url: str,
+    path: str,
+    opened: _Media,
+    *,
+    progress: Optional[ProgressCallback] = None,
+    resume: bool = True,
+) -> int:
+    """Like :func:`download` to ``path``, starting from ``opened`` (:func:`open_media`) unless a
+    resumable ``.part`` file is there, which is resumed instead (``opened`` is then closed)."""
+    try:
+        return _to_path(client, url, path, progress, resume, opened)
+    except BaseException:
+        opened.close()  # refused before it was used (closing twice is harmless)
+        raise
+
+
 def _to_path(
-    client: MediaClient, url: str, path: str, progress: Optional[ProgressCallback], resume: bool
+    client: MediaClient,
+    url: str,
+    path: str,
+    progress: Optional[ProgressCallback],
+    resume: bool,
+    opened: Optional[_Media] = None,
 ) -> int:
     try:
         check_regular(path, "download target")
@@ -382,7 +342,13 @@ def _to_path(
     done = out.size
     media: Optional[_Media] = None
     try:
-        media = _open_media(client, url, done, record.validator if record is not None else None)
+        if opened is not None and done == 0 and record is None:
+            media, opened = opened, None
+        else:
+            if opened is not None:
+                opened.close()
+                opened = None
+            media = _open_media(client, url, done, record.validator if record is not None else None)
         if record is not None and media.status == 416:
             if _finished(media, record, done):
                 # Everything was received before; only the rename was missing.
@@ -423,6 +389,8 @@ def _to_path(
     except BaseException:
         if media is not None:
             media.close()
+        if opened is not None:
+            opened.close()
         out.close()
         if record is None or done == 0:
             # Nothing that a later call could resume safely.

@@ -31,7 +31,7 @@ import os
 import re
 import stat
 from datetime import datetime, timezone
-from typing import Final, List, Mapping, Optional
+from typing import BinaryIO, Final, List, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from .._fs import atomic_write
@@ -45,6 +45,7 @@ __all__ = [
     "PartRecord",
     "check_regular",
     "create_part",
+    "open_for_reading",
     "read_record",
     "record_source",
     "remove_quietly",
@@ -272,6 +273,12 @@ class PartFile:
         os.lseek(self.fd, 0, os.SEEK_SET)
         self.size = 0
 
+    def truncate(self, size: int) -> None:
+        """Cut the file back to ``size`` bytes (what its record says was written completely)."""
+        os.ftruncate(self.fd, size)
+        os.lseek(self.fd, size, os.SEEK_SET)
+        self.size = size
+
     def finish(self) -> None:
         """Flush the bytes to disk and close, before the rename."""
         os.fsync(self.fd)
@@ -293,6 +300,14 @@ def create_part(path: str) -> PartFile:
             " writing to the same target?"
         ) from None
     return PartFile(path, fd, 0)
+
+
+def open_for_reading(path: str, what: str) -> Optional[BinaryIO]:
+    """A regular file opened for reading, never through a link; None if it is gone."""
+    fd = _open_regular(path, os.O_RDONLY, what)
+    if fd is None:
+        return None
+    return os.fdopen(fd, "rb")
 
 
 def reopen_part(path: str) -> Optional[PartFile]:
