@@ -1,4 +1,10 @@
-"""Deterministic fixture data for the benchmarks: track JSON shaped like SoundCloud's API."""
+"""Deterministic fixture data for the benchmarks: track JSON shaped like SoundCloud's API,
+upload files, and the ``.part`` file of a long AAC HLS download (the remux scenario).
+
+Run as a script, ``python bench_data.py mix PATH SECONDS`` writes that ``.part`` file and
+prints what is in it as JSON (``run.py`` runs it with the source tree on PYTHONPATH, since
+the mix is built from ``soundcloud.testing``'s fixture).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Any, Dict, List
 __all__ = [
     "collection_body",
     "make_track",
+    "make_mix_file",
     "make_upload_file",
     "nested_params",
     "small_body",
@@ -100,10 +107,49 @@ def make_upload_file(path: str, size: int, block: int = 1 << 20) -> None:
             left -= n
 
 
+def make_mix_file(path: str, seconds: float, rendition: str = "aac_160") -> Dict[str, Any]:
+    """Write the ``<target>.part`` of an HLS download at least ``seconds`` long to ``path``.
+
+    That is what the HLS fetcher stores before remuxing: the fixture's init segment, then
+    its four fragments cycled as one continuous stream, ``mfhd`` sequence numbers and
+    ``tfdt`` decode times renumbered (``soundcloud.testing.hls.stream_bytes``). Only the
+    process that builds the file holds the whole mix in memory (``run.py`` runs this as a
+    script), never a measured one. Returns the facts a remux must reproduce: segments,
+    bytes, media seconds, decoded samples.
+    """
+    from soundcloud.testing import hls  # the source tree: only in the process that builds the file
+
+    facts = hls.hls_fixture(rendition)
+    segments = 1
+    while facts.duration(segments) < seconds:
+        segments += 1
+    data, ranges = hls.stream_bytes(rendition, segments)
+    if len(ranges) != segments or ranges[-1][0] + ranges[-1][1] != len(data):
+        raise ValueError(f"stream_bytes gave {len(ranges)} segments in {len(data)} bytes, {segments} were asked")
+    with open(path, "wb") as f:
+        f.write(data)
+    size = len(data)
+    del data
+    return {
+        "path": path,
+        "rendition": rendition,
+        "segments": segments,
+        "bytes": size,
+        "seconds": facts.duration(segments),
+        "samples": facts.samples(segments),
+        "media_samples": facts.media_samples(segments),
+    }
+
+
 def track_titles(doc: Dict[str, Any]) -> List[str]:
     """Every title in a collection document (what the floor contenders compute)."""
     return [t["title"] for t in doc["collection"]]
 
 
-if __name__ == "__main__":  # pragma: no cover - manual check of the sizes
-    print(len(small_body()), len(collection_body()))
+if __name__ == "__main__":  # pragma: no cover - run.py's mix builder; else a check of the sizes
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "mix":
+        print(json.dumps(make_mix_file(sys.argv[2], float(sys.argv[3]))))
+    else:
+        print(len(small_body()), len(collection_body()))

@@ -13,6 +13,7 @@ __all__ = [
     "Target",
     "describe_machine",
     "evaluate_targets",
+    "fmt_duration",
     "fmt_num",
     "paired_ratios",
     "ratio",
@@ -66,6 +67,17 @@ def fmt_num(v: Optional[float], digits: int = 3) -> str:
     if "e" in s:
         s = f"{v:.{max(digits - 1, 0)}f}"
     return s
+
+
+def fmt_duration(seconds: Optional[float]) -> str:
+    """``2 h``, ``10 min``, ``45 s``: a mix's length, rounded."""
+    if seconds is None:
+        return "?"
+    if seconds >= 3600 and round(seconds / 60) % 60 == 0:
+        return f"{round(seconds / 3600)} h"
+    if seconds >= 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds:.0f} s"
 
 
 def fmt_spread(s: Optional[Dict[str, Any]], kind: str = "iqr") -> str:
@@ -173,6 +185,20 @@ def evaluate_targets(sections: Dict[str, Any]) -> List[Target]:
                     unit=" MiB", note=f"{up.get('size_mib', '?')} MiB file"))
     t.append(_ratio_target(sections, "upload", "mb_s", "soundcloud", "floor",
                            "upload: throughput vs http.client floor", ">=", 0.8))
+    rx = sections.get("remux") or {}
+    mixes = rx.get("mixes") or {}
+    long_s = (mixes.get("long") or {}).get("seconds")
+    short_s = (mixes.get("short") or {}).get("seconds")
+    rx_peak = _med(rx, "soundcloud", "peak_rss_mib")
+    floor_peak = _med(rx, "floor", "peak_rss_mib")
+    short_peak = _med(rx, "soundcloud_short", "peak_rss_mib")
+    size = (mixes.get("long") or {}).get("bytes")
+    t.append(Target("remux: peak RSS above the concatenate floor (MiB)",
+                    rx_peak["median"] - floor_peak["median"] if rx_peak and floor_peak else None, "<=", 16.0,
+                    unit=" MiB", note=f"{fmt_duration(long_s)} mix, {fmt_num(size / 1e6 if size else None)} MB"))
+    t.append(Target("remux: peak RSS growth, long mix vs short (MiB)",
+                    rx_peak["median"] - short_peak["median"] if rx_peak and short_peak else None, "<=", 8.0,
+                    unit=" MiB", note=f"{fmt_duration(long_s)} vs {fmt_duration(short_s)}"))
     comp = sections.get("compiled") or {}
     for path, d in sorted((comp.get("paths") or {}).items()):
         if d.get("cpu_bound"):
@@ -213,6 +239,11 @@ GET_LABELS = {
     "urllib": "urllib.request.urlopen + json.loads",
     "requests": "requests.Session().get().json()",
     "soundcloud": "soundcloud.Client.get()",
+}
+REMUX_LABELS = {
+    "floor": "concatenate: shutil.copyfileobj, 1 MiB blocks (floor)",
+    "soundcloud": "soundcloud.media.m4a.remux (+ tags, cover)",
+    "soundcloud_short": "soundcloud.media.m4a.remux, short mix",
 }
 UPLOAD_LABELS = {
     "floor": "http.client, 256 KiB chunks (floor)",
@@ -263,6 +294,80 @@ def _notes(sec: Dict[str, Any]) -> List[str]:
     for name, err in (sec.get("errors") or {}).items():
         out.append(f"* {name}: FAILED: {err}")
     return out
+
+
+def _remux_report(s: Dict[str, Any], fmt: str) -> List[str]:
+    mixes = s.get("mixes") or {}
+    long_mix, short_mix = mixes.get("long") or {}, mixes.get("short") or {}
+    long_s, short_s = long_mix.get("seconds"), short_mix.get("seconds")
+    out = ["", _heading(f"Remux, {fmt_duration(long_s)} mix (HLS .part to M4A, against concatenating)", fmt), ""]
+    if s.get("skipped"):
+        return out + [f"Skipped: {s['skipped']}"]
+    out.append(
+        f"Input: the `.part` file of an AAC HLS download, init segment + {long_mix.get('segments', '?')} fragments "
+        f"({fmt_num(long_s)} s, {long_mix.get('bytes', '?')} bytes), on disk and in the page cache; "
+        f"the short mix is {short_mix.get('segments', '?')} fragments ({fmt_num(short_s)} s, "
+        f"{short_mix.get('bytes', '?')} bytes). {s.get('rounds', '?')} rounds, a fresh process per run, "
+        f"dirty pages flushed (sync) before each; wall = the whole job (open, read, write, close). "
+        f"Peak RSS = ru_maxrss of the worker process (interpreter and imports included); "
+        f"+MiB = peak during the run minus RSS before it ({s.get('rss_method', '?')})."
+    )
+    rows = []
+    contenders = s.get("contenders") or {}
+    floor = contenders.get("floor") or {}
+    for name, label in REMUX_LABELS.items():
+        c = contenders.get(name)
+        if c is None:
+            continue
+        mix = long_mix if c.get("mix") == "long" else short_mix
+        outp = c.get("output") or {}
+        rows.append(
+            [
+                label,
+                fmt_duration(mix.get("seconds")),
+                fmt_num(mix["bytes"] / 1e6) if mix.get("bytes") else "–",
+                fmt_num(outp["output_bytes"] / 1e6) if outp.get("output_bytes") else "–",
+                fmt_num(c["wall_s"]["median"]),
+                fmt_spread(c["wall_s"], "minmax"),
+                fmt_ratio(ratio(c["wall_s"], floor.get("wall_s"))) if c.get("mix") == "long" else "",
+                fmt_num(c["cpu_s"]["median"]),
+                fmt_num(c["peak_rss_mib"]["median"]),
+                fmt_spread(c["peak_rss_mib"], "minmax"),
+                fmt_num(c["rss_mib"]["median"]),
+            ]
+        )
+    headers = ["contender", "mix", "in MB", "out MB", "wall s", "min–max", "×floor", "CPU s", "peak RSS MiB",
+               "min–max", "RSS +MiB"]
+    out += ["", render_table(headers, rows, fmt)]
+    sc, sh = contenders.get("soundcloud"), contenders.get("soundcloud_short")
+    notes = []
+    if sc and floor:
+        notes.append(
+            f"Time: the remux takes {fmt_ratio(ratio(sc['wall_s'], floor.get('wall_s')))} the wall time of the copy "
+            f"({fmt_ratio(ratio(sc['cpu_s'], floor.get('cpu_s')))} its CPU): report only, no target."
+        )
+        before = (sc["peak_rss_mib"]["median"] - sc["rss_mib"]["median"]
+                  - (floor["peak_rss_mib"]["median"] - floor["rss_mib"]["median"]))
+        notes.append(
+            f"Memory: the remux's peak RSS is {fmt_num(sc['peak_rss_mib']['median'] - floor['peak_rss_mib']['median'])} "
+            f"MiB above the copy's: before the run its process already holds {fmt_num(before)} MiB more (the "
+            f"package's imports); during the run it grows by {fmt_num(sc['rss_mib']['median'])} MiB, the copy's by "
+            f"{fmt_num(floor['rss_mib']['median'])}."
+        )
+    build = s.get("build") or {}
+    if build.get("modules"):
+        m4a = build["modules"].get("media.m4a", "?")
+        notes.append(f"Build: soundcloud from {build.get('soundcloud_file', '?')}; media.m4a is {m4a} "
+                     f"({'compiled' if m4a.endswith(('.so', '.pyd')) else 'pure Python'}).")
+    if sc and sh:
+        notes.append(
+            f"Bounded: its peak RSS is {fmt_num(sc['peak_rss_mib']['median'])} MiB on the {fmt_duration(long_s)} mix "
+            f"and {fmt_num(sh['peak_rss_mib']['median'])} MiB on the {fmt_duration(short_s)} one "
+            f"(+{fmt_num(sc['rss_mib']['median'])} vs +{fmt_num(sh['rss_mib']['median'])} MiB during the run)."
+        )
+    if notes:
+        out += [""] + notes
+    return out + _notes(s)
 
 
 def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
@@ -384,6 +489,9 @@ def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
                     ]
                 )
             out += ["", render_table(["path", "pure µs", "IQR", "compiled µs", "IQR", "speedup"], rows, fmt)]
+    s = sections.get("remux")
+    if s:
+        out += _remux_report(s, fmt)
     targets = results.get("targets") or []
     if targets:
         out += ["", _heading("Targets (ratios from this run)", fmt), ""]

@@ -21,6 +21,7 @@ setup, so each process holds just what its contender needs.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 import resource
@@ -38,6 +39,8 @@ SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "small_get": ("floor", "urllib", "requests", "soundcloud"),
     "collection_get": ("floor", "urllib", "requests", "soundcloud"),
     "upload": ("floor", "floor_64k", "requests", "soundcloud"),
+    # a long HLS download's .part file to a plain M4A; the floor copies the same bytes once
+    "remux": ("floor", "soundcloud"),
     # CPU-bound paths of the package alone (pure vs compiled): the contender is "soundcloud"
     "cpu_encode_params": ("soundcloud",),
     "cpu_multipart": ("soundcloud",),
@@ -48,6 +51,12 @@ SMALL_TITLE = bench_data.make_track(0)["title"]
 COLLECTION_TITLES = [bench_data.make_track(i)["title"] for i in range(200)]
 UPLOAD_CHUNK = 256 * 1024  # what the http.client floor sends per write
 UPLOAD_CHUNK_SMALL = 64 * 1024  # the floor_64k contender: shows what the chunk size alone costs
+COPY_BLOCK = 1024 * 1024  # the remux floor's shutil.copyfileobj block (soundcloud's remux copies <= 1 MiB)
+# the cover the remux writes: the fake's artwork fixture (read from the tree, no package import)
+ARTWORK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "soundcloud", "testing", "fixtures", "artwork.jpg")
+# scenarios whose workers measure the peak RSS of a run (a fresh process per run)
+RSS_SCENARIOS = ("upload", "remux")
 CLIENT_ID = "bench"
 
 Op = Callable[[], Any]
@@ -96,7 +105,7 @@ def _sc_info() -> Dict[str, Any]:
     import soundcloud
 
     mods = {}
-    for name in ("client", "transport.http", "encoding", "resources"):
+    for name in ("client", "transport.http", "encoding", "resources", "media.m4a", "media.fmp4"):
         m = sys.modules.get(f"soundcloud.{name}")
         if m is not None:
             mods[name] = os.path.basename(getattr(m, "__file__", "") or "")
@@ -346,12 +355,57 @@ def setup_upload(contender: str, url: str, path: str) -> Tuple[Op, Callable[[Any
         # The floor and requests load their HTTP modules here, in setup; soundcloud loads
         # http.client (with ssl and email) on its first connection. Load it now as well, so
         # the peak RSS measured is the upload's own, not a module import's.
-        import http.client  # noqa: F401
+        importlib.import_module("http.client")
 
         def op() -> Any:
             with open(path, "rb") as f:
                 res = client.post("/tracks", track={"title": title, "asset_data": f})
             return getattr(res, "status_code", 201) == 201 and res["ok"] is True
+
+        return op, check
+    raise ValueError(f"unknown contender {contender!r}")
+
+
+def setup_remux(contender: str, path: str, out: str, expect: Dict[str, Any]) -> Tuple[Op, Callable[[Any], bool]]:
+    """Build the op for ``remux``: the ``.part`` file at ``path`` (init segment + fragments,
+    as the HLS fetcher stores it) to ``out``. The floor copies it as it is (what
+    concatenating the segments costs: the same bytes read and written once); soundcloud
+    remuxes it to a tagged M4A. ``expect`` is what the mix holds (``bench_data.make_mix_file``).
+    """
+    size = os.path.getsize(path)
+    if size != expect["bytes"]:
+        raise AssertionError(f"{path} is {size} bytes, the mix was {expect['bytes']}")
+    if contender == "floor":
+        import shutil
+
+        def op() -> Any:
+            with open(path, "rb") as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, COPY_BLOCK)
+            return {"output_bytes": os.path.getsize(out)}
+
+        return op, lambda v: v["output_bytes"] == size
+    if contender == "soundcloud":
+        try:
+            from soundcloud.media.m4a import remux
+            from soundcloud.media.m4a_tags import Tags
+        except ImportError as e:
+            raise Unavailable(f"soundcloud.media.m4a is not importable: {e}") from None
+        cover: Optional[bytes] = None
+        if os.path.exists(ARTWORK):
+            with open(ARTWORK, "rb") as f:
+                cover = f.read()
+        tags = Tags(title="Two-hour mix", artist="bench", comment="https://soundcloud.com/bench/mix", cover=cover)
+        frames = expect["samples"] // 1024  # AAC-LC: 1024 samples per frame, one frame per MP4 sample
+
+        def op() -> Any:
+            with open(path, "rb") as src, open(out, "wb") as dst:
+                res = remux(src, dst, tags)
+            return {"output_bytes": os.path.getsize(out), "written": res.size, "samples": res.samples,
+                    "seconds": res.duration_seconds, "cover": cover is not None}
+
+        def check(v: Any) -> bool:
+            return bool(v["written"] == v["output_bytes"] and v["samples"] == frames
+                        and abs(v["seconds"] - expect["seconds"]) < 0.1)
 
         return op, check
     raise ValueError(f"unknown contender {contender!r}")
@@ -408,6 +462,8 @@ def setup(cmd: Dict[str, Any]) -> Tuple[Op, Callable[[Any], bool]]:
         return setup_get(scenario, contender, cmd["url"])
     if scenario == "upload":
         return setup_upload(contender, cmd["url"], cmd["file"])
+    if scenario == "remux":
+        return setup_remux(contender, cmd["file"], cmd["out"], cmd["expect"])
     if scenario.startswith("cpu_"):
         return setup_cpu(scenario)
     raise ValueError(f"unknown scenario {scenario!r}")
@@ -496,9 +552,11 @@ def main() -> None:
             elif cmd["cmd"] == "run":
                 if op is None or check is None:
                     raise RuntimeError("run before a successful setup")
-                res = run(op, int(cmd["n"]), scenario == "upload")
+                res = run(op, int(cmd["n"]), scenario in RSS_SCENARIOS)
                 last = res.pop("_last")
                 res["result_ok"] = bool(check(last))
+                if scenario == "remux":
+                    res["output"] = last  # sizes, samples: the report prints them
                 reply = {"ok": True, **res}
             else:
                 raise ValueError(f"unknown command {cmd['cmd']!r}")

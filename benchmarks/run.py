@@ -11,7 +11,9 @@ What runs, side by side in one run (each contender in its own process, rounds al
 2. small GET, 3. 200-track collection GET: http.client floor, urllib, requests, soundcloud;
 4. import time of soundcloud, urllib.request and requests in fresh interpreters;
 5. a multipart upload of a large file: peak RSS increase and throughput;
-6. mypyc-compiled vs pure-Python builds of the package on its CPU-bound paths.
+6. mypyc-compiled vs pure-Python builds of the package on its CPU-bound paths;
+7. remuxing a two-hour AAC HLS mix (its ``.part`` file) to M4A vs copying the same bytes:
+   time and peak RSS, and the RSS of the remux of a 10-minute mix beside it.
 
 Results go to stdout (Markdown or RST tables) and to ``benchmarks/results.json``.
 """
@@ -352,7 +354,124 @@ def section_upload(server: Any, envs: Dict[str, Optional[PyEnv]], reasons: Dict[
     return sec
 
 
+def build_mix(env: PyEnv, path: str, seconds: float) -> Dict[str, Any]:
+    """Write a ``.part`` mix of ``seconds`` to ``path`` (``bench_data.py mix``, run with the
+    source tree on PYTHONPATH: the fixture is ``soundcloud.testing``'s); what it holds."""
+    r = subprocess.run([env.python, os.path.join(HERE, "bench_data.py"), "mix", path, repr(seconds)],
+                       capture_output=True, text=True, env=env.environ(), cwd=HERE, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError((r.stderr.strip().splitlines() or ["?"])[-1])
+    return dict(json.loads(r.stdout))
+
+
+def _sync() -> None:
+    """Flush dirty pages (the previous run's output) so that no run pays for another's writeback."""
+    if hasattr(os, "sync"):
+        os.sync()
+
+
+def section_remux(envs: Dict[str, Optional[PyEnv]], reasons: Dict[str, str], rounds: int, long_s: float,
+                  short_s: float, cpus: Optional[Sequence[int]], tmp_root: Optional[str] = None) -> Dict[str, Any]:
+    """The ``.part`` of a long HLS download (init + fragments) remuxed to M4A, against copying it.
+
+    Each run is a fresh worker process (its peak RSS is that run's alone); rounds rotate the
+    order of: the copy floor and the remux on the long mix, and the remux on a short mix, which
+    shows whether the remux's memory grows with the length. The mixes are written once, to a
+    temporary directory on disk, and reused by every round; outputs are removed after each run.
+    """
+    sec: Dict[str, Any] = {"rounds": rounds, "contenders": {}, "unavailable": {}, "errors": {}, "mixes": {}}
+    # label -> (worker contender, mix)
+    jobs = {"floor": ("floor", "long"), "soundcloud": ("soundcloud", "long"),
+            "soundcloud_short": ("soundcloud", "short")}
+    avail: Dict[str, PyEnv] = {}
+    for label, (contender, _mix) in jobs.items():
+        env = envs.get(contender)
+        if env is None:
+            sec["unavailable"][label] = reasons.get(contender, "unavailable")
+        else:
+            avail[label] = env
+    tmp = tempfile.mkdtemp(prefix="scbench-remux-", dir=tmp_root)
+    try:
+        builder = envs.get("floor") or pure_env()
+        for mix, seconds in (("long", long_s), ("short", short_s)):
+            path = os.path.join(tmp, f"{mix}.m4a.part")
+            try:
+                sec["mixes"][mix] = build_mix(builder, path, seconds)
+            except (RuntimeError, subprocess.SubprocessError, OSError, ValueError) as e:
+                sec["skipped"] = f"could not build the {mix} mix from soundcloud.testing's fixture: {e}"
+                return sec
+        log(f"[remux] {sec['mixes']['long']['bytes'] / 1e6:.0f} MB mix ({long_s:g} s) and a {short_s:g} s one, "
+            f"{rounds} rounds, fresh process each: {', '.join(avail)}")
+        per: Dict[str, Dict[str, List[float]]] = {
+            k: {"wall_s": [], "cpu_s": [], "peak_rss_mib": [], "rss_mib": []} for k in avail}
+        outputs: Dict[str, Any] = {}
+        methods = set()
+        names = list(avail)
+        for r in range(rounds):
+            k = r % max(len(names), 1)
+            for label in names[k:] + names[:k]:
+                if label in sec["errors"] or label in sec["unavailable"]:
+                    continue
+                contender, mix = jobs[label]
+                facts = sec["mixes"][mix]
+                out = os.path.join(tmp, f"{label}.out")
+                _sync()
+                w, rep = _start(avail[label], cpus, {"scenario": "remux", "contender": contender,
+                                                     "file": facts["path"], "out": out, "expect": facts,
+                                                     "warmup": 0, "check_first": False})
+                if w is None:
+                    key = "unavailable" if rep.get("unavailable") else "errors"
+                    sec[key][label] = rep.get("error", "?")
+                    if rep.get("traceback"):
+                        log(rep["traceback"])
+                    continue
+                if contender == "soundcloud":
+                    sec["build"] = rep.get("info", {})
+                try:
+                    rep = w.call({"cmd": "run", "n": 1}, timeout=600)
+                except WorkerError as e:
+                    sec["errors"][label] = str(e)
+                    continue
+                finally:
+                    w.close()
+                    if os.path.exists(out):
+                        os.remove(out)
+                if not rep.get("ok") or not rep.get("result_ok"):
+                    sec["errors"][label] = rep.get("error") or f"wrong result: {rep.get('output')}"
+                    if rep.get("traceback"):
+                        log(rep["traceback"])
+                    continue
+                methods.add("VmHWM after clear_refs" if rep.get("clear_refs") else "ru_maxrss delta")
+                per[label]["wall_s"].append(rep["wall"])
+                per[label]["cpu_s"].append(rep["cpu"])
+                per[label]["peak_rss_mib"].append(rep["maxrss_after_kib"] / 1024.0)
+                per[label]["rss_mib"].append(rep["rss_increase_kib"] / 1024.0)
+                outputs[label] = rep.get("output")
+        sec["rss_method"] = ", ".join(sorted(methods)) or "?"
+        for label, m in per.items():
+            if label in sec["errors"] or not m["wall_s"]:
+                continue
+            contender, mix = jobs[label]
+            sec["contenders"][label] = {
+                "mix": mix,
+                "wall_s": bench_report.summarize(m["wall_s"]),
+                "cpu_s": bench_report.summarize(m["cpu_s"]),
+                "peak_rss_mib": bench_report.summarize(m["peak_rss_mib"]),
+                "rss_mib": bench_report.summarize(m["rss_mib"]),
+                "output": outputs.get(label),
+                "rounds": m,
+            }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for facts in sec["mixes"].values():
+        facts.pop("path", None)  # gone with tmp
+    return sec
+
+
 _NOSITE_PATH: Dict[str, str] = {}
+
+#: what ``--only`` selects, in the order they run
+SECTIONS = ("small", "collection", "import", "upload", "compiled", "remux")
 
 
 def nosite_env(env: PyEnv) -> PyEnv:
@@ -550,7 +669,7 @@ def compiled_env(mode: str, tmp: str, wheel: Optional[str] = None) -> Tuple[Opti
                 os.remove(os.path.join(root, name))
     name = os.path.basename(wheel)
     env = PyEnv(sys.executable, site, f"{name} on {sys.executable}")
-    penv = PyEnv(sys.executable, pure_site, f"the same wheel's .py files, extension modules removed")
+    penv = PyEnv(sys.executable, pure_site, "the same wheel's .py files, extension modules removed")
     for e, want_compiled in ((env, True), (penv, False)):
         probe = subprocess.run(
             [e.python, "-c", "import soundcloud.encoding as e, soundcloud; print(e.__file__)"],
@@ -610,10 +729,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                    help="skip the compiled-vs-pure section")
     ap.set_defaults(compiled="auto")
     ap.add_argument("--wheel", default="", help="the compiled wheel to compare (default: newest dist/*cpXY*.whl)")
-    ap.add_argument("--only", default="", help="comma list of sections: small,collection,import,upload,compiled")
+    ap.add_argument("--only", default="",
+                    help="comma list of sections: small,collection,import,upload,compiled,remux")
     ap.add_argument("--server", choices=("auto", "nginx", "fallback"), default="auto")
     ap.add_argument("--rounds", type=int, default=0, help="override the number of rounds")
     ap.add_argument("--upload-mib", type=int, default=0, help="upload file size (default 256; 32 with --quick)")
+    ap.add_argument("--mix-seconds", type=float, default=0,
+                    help="length of the remux mix (default 7200; 600 with --quick)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate cores")
     ap.add_argument("--no-install", action="store_true", help="never create the requests venv")
     ap.add_argument("--format", choices=("md", "rst"), default="md")
@@ -637,9 +759,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError:
         loadavg = "?"
     only = {s.strip() for s in args.only.split(",") if s.strip()}
+    unknown = only - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"--only: no section {', '.join(sorted(unknown))} (sections: {','.join(SECTIONS)})")
 
     def want(section: str) -> bool:
         return not only or section in only
+
+    # the HTTP sections need the loopback server (and requests); the remux needs neither
+    needs_server = any(want(x) for x in ("small", "collection", "upload", "compiled"))
+    needs_requests = any(want(x) for x in ("small", "collection", "import", "upload"))
 
     q = args.quick
     rounds = args.rounds or (3 if q else 11)
@@ -662,7 +791,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     log(f"machine: {machine['cpu_model']}, {machine['cores']} cores, {machine['python']}")
 
     penv = pure_env()
-    renv, rwhy = requests_env(allow_install=not args.no_install)
+    renv, rwhy = (requests_env(allow_install=not args.no_install) if needs_requests
+                  else (None, "not needed by the sections run"))
     sc_ok = subprocess.run([penv.python, "-c", "import soundcloud; soundcloud.Client"], capture_output=True,
                            text=True, env=penv.environ(), timeout=60, cwd=HERE)
     sc_why = "" if sc_ok.returncode == 0 else ("soundcloud does not import yet: " + (sc_ok.stderr.strip().splitlines() or ["?"])[-1])
@@ -681,9 +811,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         prefer = args.server != "fallback"
         if args.server == "nginx" and not bench_servers.find_nginx():
             raise SystemExit("--server nginx: nginx is not installed (apt-get install nginx-light)")
-        server = bench_servers.start_server(prefer_nginx=prefer, cpus=server_cpus)
-        results["server"] = {"kind": server.kind, "description": server.describe(), "url": server.url}
-        log(f"server: {server.describe()} at {server.url}")
+        if needs_server:
+            server = bench_servers.start_server(prefer_nginx=prefer, cpus=server_cpus)
+            results["server"] = {"kind": server.kind, "description": server.describe(), "url": server.url}
+            log(f"server: {server.describe()} at {server.url}")
+        else:
+            results["server"] = {"kind": "none", "description": "none (no section run needs one)"}
         S = results["sections"]
         # many short rounds rather than few long ones: a burst of load from elsewhere then
         # spoils a few samples of every contender instead of one contender's whole median
@@ -716,6 +849,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 if cenv is not None and "import" in S:
                     imp = section_import({"soundcloud (compiled)": cenv}, 5 if q else 25, client_cpus, {})
                     S["import"]["contenders"].update(imp["contenders"])
+        if want("remux"):
+            long_s = args.mix_seconds or (600.0 if q else 7200.0)
+            S["remux"] = section_remux(envs, reasons, args.rounds or (3 if q else 9), long_s,
+                                       60.0 if q else 600.0, client_cpus)
     finally:
         if server is not None:
             server.stop()

@@ -122,6 +122,48 @@ def test_evaluate_targets_computes_ratios_from_medians() -> None:
     assert "mypyc speedup: get" not in got  # not a CPU-bound path: reported, not judged
 
 
+def _remux_contender(mix: str, peak: float, increase: float, wall: float) -> Dict[str, Any]:
+    return {
+        "mix": mix,
+        "wall_s": bench_report.summarize([wall]),
+        "cpu_s": bench_report.summarize([wall]),
+        "peak_rss_mib": bench_report.summarize([peak]),
+        "rss_mib": bench_report.summarize([increase]),
+        "output": {"output_bytes": 1_000_000},
+        "rounds": {"wall_s": [wall]},
+    }
+
+
+def test_remux_targets_and_report() -> None:
+    sections: Dict[str, Any] = {
+        "remux": {
+            "rounds": 1,
+            "mixes": {"long": {"seconds": 7200.5, "bytes": 147_000_000, "segments": 7000},
+                      "short": {"seconds": 600.2, "bytes": 12_000_000, "segments": 590}},
+            "contenders": {
+                "floor": _remux_contender("long", 17.0, 2.0, 0.05),
+                "soundcloud": _remux_contender("long", 30.0, 9.0, 0.5),
+                "soundcloud_short": _remux_contender("short", 21.0, 1.0, 0.04),
+            },
+        }
+    }
+    got: Dict[str, Any] = {t.name: (t.value, t.status) for t in bench_report.evaluate_targets(sections)}
+    assert got["remux: peak RSS above the concatenate floor (MiB)"] == (pytest.approx(13.0), "PASS")
+    assert got["remux: peak RSS growth, long mix vs short (MiB)"] == (pytest.approx(9.0), "FAIL")
+    results: Dict[str, Any] = {"sections": sections,
+                               "targets": [t.as_dict() for t in bench_report.evaluate_targets(sections)]}
+    text = bench_report.render_report(results, "md")
+    assert "## Remux, 2 h mix" in text and "10 min" in text
+    assert "10.00×" in text  # remux wall time over the copy's: reported, never judged
+    assert "30 MiB on the 2 h mix and 21 MiB on the 10 min one" in text
+    assert bench_report.evaluate_targets({})[-1].status == "N/A"
+
+
+def test_only_refuses_an_unknown_section() -> None:
+    with pytest.raises(SystemExit, match="no section bogus"):
+        bench_run.main(["--only", "remux,bogus"])
+
+
 def test_render_table_markdown_and_rst() -> None:
     md = bench_report.render_table(["a", "bb"], [["1", "2"], ["333", ""]], "md")
     assert md.splitlines() == ["| a   | bb |", "|-----|----|", "| 1   | 2  |", "| 333 |    |"]
@@ -229,6 +271,33 @@ def test_upload_contenders_report_rss(fallback: bench_servers.FallbackServer, tm
     out = _one_run({"scenario": "upload", "contender": contender, "url": fallback.url, "file": str(path),
                     "warmup": 0, "check_first": False})
     assert isinstance(out["rss_increase_kib"], int)
+
+
+def test_remux_section_runs_both_contenders_on_short_mixes(tmp_path: Path) -> None:
+    # what `make bench` runs (2 h and 10 min mixes; 10 min and 1 min with --quick), on mixes
+    # of seconds: each contender in a fresh process, its output checked, then deleted
+    env = bench_run.pure_env()
+    envs: Dict[str, Any] = {"floor": env, "soundcloud": env}
+    sec = bench_run.section_remux(envs, {}, 1, 12.0, 3.0, None, tmp_root=str(tmp_path))
+    assert "skipped" not in sec, sec.get("skipped")
+    if "soundcloud" in sec["unavailable"]:
+        pytest.skip(sec["unavailable"]["soundcloud"])
+    assert sec["errors"] == {}
+    long_mix, short_mix = sec["mixes"]["long"], sec["mixes"]["short"]
+    assert long_mix["seconds"] >= 12.0 > short_mix["seconds"] >= 3.0
+    assert long_mix["segments"] > short_mix["segments"] >= 3
+    floor, remux, short = (sec["contenders"][k] for k in ("floor", "soundcloud", "soundcloud_short"))
+    assert floor["output"]["output_bytes"] == long_mix["bytes"]  # a copy: the same bytes
+    # the remux checked its own result (samples, duration) before reporting; a plain M4A
+    # holds the same samples less the fragments' moof boxes, plus a moov and the cover
+    assert 0.9 * long_mix["bytes"] < remux["output"]["output_bytes"] < long_mix["bytes"] + 65536
+    assert remux["output"]["samples"] == long_mix["samples"] // 1024 and remux["output"]["cover"] is True
+    assert short["mix"] == "short" and short["output"]["samples"] == short_mix["samples"] // 1024
+    for c in (floor, remux, short):
+        assert c["peak_rss_mib"]["median"] > c["rss_mib"]["median"] >= 0 and c["wall_s"]["median"] > 0
+    assert list(tmp_path.iterdir()) == []  # mixes and outputs removed
+    text = bench_report.render_report({"sections": {"remux": sec}}, "md")
+    assert "concatenate: shutil.copyfileobj" in text and "soundcloud.media.m4a.remux" in text
 
 
 def test_worker_refuses_a_contender_with_a_wrong_result() -> None:
