@@ -375,11 +375,16 @@ def _to_path(
         out.check_size()
         response = media.response
         if response is not None:
-            for chunk in response.iter_bytes(CHUNK_SIZE):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, media.total)
+            try:
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, media.total)
+            except ProtocolError:
+                if media.total is None:
+                    raise
+                # Cut short: _check_complete says how much arrived and whether it is kept.
         _check_complete(media, done, record is not None, part)
         out.finish()
         replace_durably(part, path)

@@ -33,6 +33,7 @@ comment (the permalink URL), and the cover from ``artwork_url`` at 500x500 when 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -48,6 +49,7 @@ from . import download as progressive
 from .hls_fetch import DEFAULT_CONCURRENCY, download_stream
 from .m4a_tags import Tags
 from .names import extension_for, safe_filename
+from .partfile import check_regular
 
 __all__ = [
     "PERMALINK_HOSTS",
@@ -116,6 +118,7 @@ def download_track(
     (a file path, a directory, or a binary file object); see the module docs."""
     if quality not in QUALITIES:
         raise ValueError(f"quality must be one of {', '.join(QUALITIES)}, not {quality!r}")
+    _check_target(target)
     track = fetch_track(client, source, allow_preview)
     if isinstance(track, str):
         # A plain media URL or API path: fetched as it is.
@@ -141,6 +144,25 @@ def download_track(
         client, streams, track, target, progress, resume, allow_preview, quality, concurrency, album, stem,
         preview_only=access == "preview",
     )
+
+
+def _check_target(target: Any) -> None:
+    """Refuse a bad target before anything is sent: a closed or text-mode file, a missing
+    directory, a link or special file where the file, its ``.part``, record or ``.tmp`` go."""
+    if not isinstance(target, (str, os.PathLike)):
+        progressive.check_file_target(target)
+        return
+    path = os.fspath(target)
+    if not isinstance(path, str):
+        raise TypeError("a download target path must be a str or a str PathLike, not bytes")
+    if os.path.isdir(path):
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, "the download target's directory does not exist", directory)
+    for name, what in ((path, "download target"), (path + ".part", "partial file"),
+                       (path + ".part.json", "resume record"), (path + ".tmp", "remuxed file")):
+        check_regular(name, what)
 
 
 def fetch_track(client: Any, source: object, allow_preview: bool = True) -> Union[Resource, str]:
@@ -181,7 +203,7 @@ def fetch_track(client: Any, source: object, allow_preview: bool = True) -> Unio
         raise DownloadError(
             f"{redact_url(url)} gives a 30-second preview since SoundCloud moved to AAC HLS (15 Nov"
             " 2025): download the track itself (its id, URN or Resource) for the whole audio, or"
-            " pass allow_preview=True to save the preview"
+            " pass allow_preview=True (--allow-preview) to save the preview"
         )
     return url
 

@@ -136,9 +136,15 @@ def map_exception(
         if isinstance(exc, (OSError, http.client.HTTPException)):
             return ConnectError("the connection failed", method=method, url=url, cause=exc)
     if isinstance(exc, http.client.IncompleteRead):
+        # A body read in pieces reports only what was missing (the reader does not keep
+        # what it already handed over).
         return ProtocolError(
-            f"the connection closed after {len(exc.partial)} bytes of the body"
-            + (f", {exc.expected} more were expected" if exc.expected is not None else ""),
+            (
+                f"the connection closed {exc.expected} bytes before the end of the body"
+                if not exc.partial and exc.expected
+                else f"the connection closed after {len(exc.partial)} bytes of the body"
+                + (f", {exc.expected} more were expected" if exc.expected is not None else "")
+            ),
             method=method,
             url=url,
             cause=exc,

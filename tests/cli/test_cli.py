@@ -557,26 +557,71 @@ def test_upload_missing_file(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> 
     assert sc.uploads == []
 
 
+def stream_m4a(sc: FakeSoundCloud, source: object) -> bytes:
+    """The M4A ``client.download`` makes of a track's AAC stream (test_track_downloads.py
+    checks it with PyAV and mutagen): what the command must write too."""
+    buffer = io.BytesIO()
+    with soundcloud.Client(access_token=sc.issue_token(), api_url=sc.api_url, timeout=TIMEOUT) as client:
+        client.download(source, buffer)
+    assert buffer.getvalue()[4:8] == b"ftyp"
+    return buffer.getvalue()
+
+
 def test_download_by_id_url_and_permalink(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:
-    expected = sc.media_bytes(293)
-    sources = ("293", "soundcloud:tracks:293", "https://soundcloud.com/forss/flickermood", sc.media_url(293))
-    for source in sources:
+    # Track 293 is not downloadable: its whole audio is its AAC stream, saved as an M4A
+    # whatever -o is called. /streams takes an OAuth token.
+    save_token(home, sc.issue_token())
+    m4a = stream_m4a(sc, 293)
+    original = sc.add_track(title="Stems", downloadable=True)
+    sources = [
+        ("293", m4a, "the stream"),
+        ("soundcloud:tracks:293", m4a, "the stream"),
+        ("https://soundcloud.com/forss/flickermood", m4a, "the stream"),
+        (str(original["id"]), sc.media_bytes(original["id"]), "the original file"),
+        (sc.media_url(293), sc.media_bytes(293), "media"),
+    ]
+    for source, expected, what in sources:
         target = tmp_path / "out.mp3"
         result = run(["download", source, "-o", str(target)], cli_env(home, sc), tmp_path)
         assert result.returncode == 0, (source, result.stderr)
-        assert target.read_bytes() == expected
+        assert target.read_bytes() == expected, source
         assert result.stdout == ""
+        assert result.stderr == "saved %d bytes (%s) to %s\n" % (len(expected), what, target), source
         target.unlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
     assert not sc.cdn_authorization_seen
 
 
-def test_download_to_stdout(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "soundcloud", "download", "293", "-o", "-"], env=cli_env(home, sc),
-        cwd=str(tmp_path), capture_output=True, timeout=TIMEOUT,
-    )  # fmt: skip
+def test_download_refuses_the_legacy_stream_path_and_previews(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:
+    save_token(home, sc.issue_token())
+    result = run(["download", "/tracks/soundcloud:tracks:293/stream", "-o", "p.mp3"], cli_env(home, sc), tmp_path)
+    assert_one_line_error(result, 1, "/tracks/soundcloud:tracks:293/stream gives a 30-second preview")
+    assert "allow_preview" in result.stderr
+    preview_only = sc.add_track(title="Go plus", access="preview")
+    result = run(["download", preview_only["urn"], "-o", "p.mp3"], cli_env(home, sc), tmp_path)
+    assert_one_line_error(result, 1, "track %s ('Go plus') offers only a 30-second preview" % preview_only["urn"])
+    assert "--allow-preview" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    result = run(["download", preview_only["urn"], "-o", "p.mp3", "--allow-preview"], cli_env(home, sc), tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == sc.media_bytes(293)
+    assert "(a 30-second preview)" in result.stderr
+    preview = io.BytesIO()
+    with soundcloud.Client(client_id=sc.client_id, api_url=sc.api_url, timeout=TIMEOUT) as client:
+        client.download(sc.preview_url(preview_only["id"]), preview)
+    assert (tmp_path / "p.mp3").read_bytes() == preview.getvalue()
+
+
+def test_download_to_stdout(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:
+    save_token(home, sc.issue_token())
+    original = sc.add_track(title="Stems", downloadable=True)
+    for source, expected in (("293", stream_m4a(sc, 293)), (original["urn"], sc.media_bytes(original["id"]))):
+        result = subprocess.run(
+            [sys.executable, "-m", "soundcloud", "download", source, "-o", "-"], env=cli_env(home, sc),
+            cwd=str(tmp_path), capture_output=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == expected, source
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 
 
 def test_upload_then_download_round_trip(sc: FakeSoundCloud, home: Path, tmp_path: Path) -> None:
@@ -585,7 +630,17 @@ def test_upload_then_download_round_trip(sc: FakeSoundCloud, home: Path, tmp_pat
     (tmp_path / "in.wav").write_bytes(data)
     result = run(["upload", "in.wav", "--title", "Round trip"], cli_env(home, sc), tmp_path)
     assert result.returncode == 0, result.stderr
-    urn = json.loads(result.stdout)["urn"]
+    track = json.loads(result.stdout)
+    urn = track["urn"]
+    assert track["downloadable"] is False
+    # Not downloadable: the track's audio is its stream (an M4A), not the uploaded file.
+    result = run(["download", urn, "-o", "stream.m4a"], cli_env(home, sc), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "stream.m4a").read_bytes() == stream_m4a(sc, urn)
+    # Made downloadable, it gives back the uploaded file.
+    result = run(["put", "/tracks/" + urn, "track.downloadable=true"], cli_env(home, sc), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["downloadable"] is True
     result = run(["download", urn, "-o", "back.wav"], cli_env(home, sc), tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "back.wav").read_bytes() == data
@@ -751,7 +806,8 @@ def test_demo_runs_offline_and_writes_nothing_outside_a_temp_dir(home: Path, tmp
     result = run(["demo"], env, tmp_path, timeout=TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     for text in ("client.login(", "client.get('/me')", "client.paginate(", "client.post('/tracks'",
-                 "client.get('/resolve'", "allow_redirects=False", "client.download(", "NotFoundError",
+                 "client.get('/resolve'", "client.download(flickermood, 'flickermood.m4a'", "remuxed into one M4A",
+                 "track={'downloadable': True}", "the same as uploaded", "NotFoundError",
                  "404", "Done in"):  # fmt: skip
         assert text in result.stdout, text
     assert list(scratch.iterdir()) == []  # its temporary directory is gone

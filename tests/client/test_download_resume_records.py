@@ -1,15 +1,16 @@
 """Client.download resumes a ``.part`` file only when it is known to hold the same bytes:
 a record beside it (``<target>.part.json``) names the source, the validator and the size,
-and the request carries ``If-Range`` (RFC 9110 13.1.5). Against the fake SoundCloud (its
-CDN sends ETag and Last-Modified and honours If-Range) and a raw media server whose file
-can change between two calls."""
+and the request carries ``If-Range`` (RFC 9110 13.1.5). Against the fake SoundCloud (the
+originals of downloadable tracks: ``/tracks/{id}/download`` redirects to its CDN, which sends
+ETag and Last-Modified and honours If-Range) and a raw media server whose file can change
+between two calls. The HLS stream's own record: test_track_downloads.py."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud
 
 TIMEOUT = 10.0
-TRACK = 293
-OTHER = 1  # another track of the fake, of the same size
 RECORD_SUFFIX = ".json"  # the record is <target>.part.json
 
 Reply = Tuple[int, List[Tuple[str, str]], bytes]
@@ -33,6 +32,23 @@ Reply = Tuple[int, List[Tuple[str, str]], bytes]
 def client(fake: "FakeSoundCloud") -> Iterator[soundcloud.Client]:
     with soundcloud.Client(access_token=fake.issue_token(), api_url=fake.api_url, timeout=TIMEOUT) as made:
         yield made
+
+
+@pytest.fixture
+def track(fake: "FakeSoundCloud") -> Dict[str, Any]:
+    """A downloadable track: its original comes through /tracks/{id}/download, progressive."""
+    return fake.add_track(title="Original", downloadable=True)
+
+
+@pytest.fixture
+def other(fake: "FakeSoundCloud") -> Dict[str, Any]:
+    """Another downloadable track, whose original has the same size."""
+    return fake.add_track(title="Other original", downloadable=True)
+
+
+def media_path(track: Dict[str, Any]) -> str:
+    """Where the CDN serves the track's original."""
+    return "/media/%d.mp3" % track["id"]
 
 
 def record_path(target: Path) -> Path:
@@ -65,149 +81,157 @@ def interrupted(client: soundcloud.Client, source: object, target: Path, limit: 
 
 
 def test_a_part_file_of_another_track_is_not_resumed(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], other: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "t.mp3"
-    interrupted(client, OTHER, target, 100_000)
+    interrupted(client, other["id"], target, 100_000)
     fake.clear_requests()
-    assert client.download(TRACK, target) == len(fake.media_bytes(TRACK))
-    assert target.read_bytes() == fake.media_bytes(TRACK)  # not OTHER[:n] + TRACK[n:]
-    assert cdn(fake) == [(None, None, "/media/293.mp3")]
+    assert client.download(track["id"], target) == len(fake.media_bytes(track["id"]))
+    assert target.read_bytes() == fake.media_bytes(track["id"])  # not OTHER[:n] + TRACK[n:]
+    assert cdn(fake) == [(None, None, media_path(track))]
     assert sorted(os.listdir(tmp_path)) == ["t.mp3"]
 
 
 def test_a_complete_part_file_of_another_track_is_not_taken_by_416(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], other: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "t.mp3"
-    assert len(fake.media_bytes(OTHER)) == len(fake.media_bytes(TRACK))
-    assert interrupted(client, OTHER, target, 10**9) == len(fake.media_bytes(OTHER))
+    assert len(fake.media_bytes(other["id"])) == len(fake.media_bytes(track["id"]))
+    assert fake.media_bytes(other["id"]) != fake.media_bytes(track["id"])
+    assert interrupted(client, other["id"], target, 10**9) == len(fake.media_bytes(other["id"]))
     fake.clear_requests()
-    client.download(TRACK, target)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
-    assert cdn(fake) == [(None, None, "/media/293.mp3")]
+    client.download(track["id"], target)
+    assert target.read_bytes() == fake.media_bytes(track["id"])
+    assert cdn(fake) == [(None, None, media_path(track))]
 
 
 def test_a_part_file_without_a_record_starts_over(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "t.mp3"
     Path(part_path(target)).write_bytes(b"x" * 100_000)  # left by an older version, or another tool
-    client.download(TRACK, target)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
-    assert cdn(fake) == [(None, None, "/media/293.mp3")]
+    client.download(track["id"], target)
+    assert target.read_bytes() == fake.media_bytes(track["id"])
+    assert cdn(fake) == [(None, None, media_path(track))]
     assert sorted(os.listdir(tmp_path)) == ["t.mp3"]
 
 
 def test_a_stale_full_size_part_file_is_not_taken_as_complete(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "t.mp3"
-    Path(part_path(target)).write_bytes(b"\0" * len(fake.media_bytes(TRACK)))
-    client.download(TRACK, target)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
-    assert cdn(fake) == [(None, None, "/media/293.mp3")]
+    Path(part_path(target)).write_bytes(b"\0" * len(fake.media_bytes(track["id"])))
+    client.download(track["id"], target)
+    assert target.read_bytes() == fake.media_bytes(track["id"])
+    assert cdn(fake) == [(None, None, media_path(track))]
 
 
 def test_a_record_for_another_source_is_not_trusted(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], other: Dict[str, Any], tmp_path: Path
 ) -> None:
     # A and B downloaded to targets whose records are then swapped: each names its source.
     a, b = tmp_path / "a.mp3", tmp_path / "b.mp3"
-    interrupted(client, OTHER, a, 100_000)
-    interrupted(client, TRACK, b, 100_000)
+    interrupted(client, other["id"], a, 100_000)
+    interrupted(client, track["id"], b, 100_000)
     record_a, record_b = record_path(a).read_bytes(), record_path(b).read_bytes()
+    assert record_a != record_b
     record_path(a).write_bytes(record_b)
     record_path(b).write_bytes(record_a)
-    client.download(OTHER, a)
-    client.download(TRACK, b)
-    assert a.read_bytes() == fake.media_bytes(OTHER)
-    assert b.read_bytes() == fake.media_bytes(TRACK)
+    fake.clear_requests()
+    client.download(other["id"], a)
+    client.download(track["id"], b)
+    assert a.read_bytes() == fake.media_bytes(other["id"])
+    assert b.read_bytes() == fake.media_bytes(track["id"])
+    assert cdn(fake) == [(None, None, media_path(other)), (None, None, media_path(track))]
 
 
 def test_resume_sends_if_range_with_the_recorded_etag(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "r.mp3"
-    kept = interrupted(client, TRACK, target, 100_000)
+    kept = interrupted(client, track["id"], target, 100_000)
     assert [(r, i) for r, i, _ in cdn(fake)] == [(None, None)]
     record = json.loads(record_path(target).read_text())
-    media = fake.media_bytes(TRACK)
-    assert record["source"] == "/tracks/soundcloud:tracks:293/stream"
+    media = fake.media_bytes(track["id"])
+    assert record["source"] == track["download_url"]  # what was asked for, before the redirect
     assert record["size"] == len(media)
     assert record["validator"].startswith('"')
     fake.clear_requests()
     calls: List[Tuple[int, Optional[int]]] = []
     progress = lambda done, total: calls.append((done, total))  # noqa: E731
-    assert client.download("soundcloud:tracks:293", target, progress=progress) == len(media)  # as a URN
+    assert client.download(track["urn"], target, progress=progress) == len(media)  # as a URN
     assert target.read_bytes() == media
     assert calls[0][0] > kept and calls[-1] == (len(media), len(media))
-    assert cdn(fake) == [("bytes=%d-" % kept, record["validator"], "/media/293.mp3")]
+    assert cdn(fake) == [("bytes=%d-" % kept, record["validator"], media_path(track))]
     assert sorted(os.listdir(tmp_path)) == ["r.mp3"]
 
 
 def test_a_complete_part_file_with_its_record_is_finished_by_416(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "c.mp3"
-    media = fake.media_bytes(TRACK)
-    assert interrupted(client, TRACK, target, 10**9) == len(media)
+    media = fake.media_bytes(track["id"])
+    assert interrupted(client, track["id"], target, 10**9) == len(media)
     validator = json.loads(record_path(target).read_text())["validator"]
     fake.clear_requests()
     calls: List[Tuple[int, Optional[int]]] = []
-    assert client.download(TRACK, target, progress=lambda d, t: calls.append((d, t))) == len(media)
+    assert client.download(track["id"], target, progress=lambda d, t: calls.append((d, t))) == len(media)
     assert target.read_bytes() == media
-    assert cdn(fake) == [("bytes=%d-" % len(media), validator, "/media/293.mp3")]
+    assert cdn(fake) == [("bytes=%d-" % len(media), validator, media_path(track))]
     assert calls == [(len(media), len(media))]
     assert sorted(os.listdir(tmp_path)) == ["c.mp3"]
 
 
 def test_a_part_file_longer_than_its_record_says_starts_over(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "l.mp3"
-    interrupted(client, TRACK, target, 10**9)
+    interrupted(client, track["id"], target, 10**9)
     with open(part_path(target), "ab") as part:
         part.write(b"junk")
     fake.clear_requests()
-    client.download(TRACK, target)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
-    assert cdn(fake) == [(None, None, "/media/293.mp3")]
+    client.download(track["id"], target)
+    assert target.read_bytes() == fake.media_bytes(track["id"])
+    assert cdn(fake) == [(None, None, media_path(track))]
 
 
-def test_the_record_holds_no_signature_or_token(fake: "FakeSoundCloud", tmp_path: Path) -> None:
+def test_the_record_holds_no_signature_or_token(fake: "FakeSoundCloud", track: Dict[str, Any], tmp_path: Path) -> None:
     token = fake.issue_token()
-    signed = fake.media_url(TRACK)
-    assert "sig=" in signed and "expires=" in signed
+    signed = fake.media_url(track["id"])
+    query = signed.partition("?")[2]
+    params = dict(pair.split("=", 1) for pair in query.split("&"))
+    assert sorted(params) == ["Key-Pair-Id", "Policy", "Signature"]  # CloudFront-style signing
     target = tmp_path / "s.mp3"
     with soundcloud.Client(client_id="the-client-id", api_url=fake.api_url, timeout=TIMEOUT) as anonymous:
         interrupted(anonymous, signed + "&secret_token=s-Secret", target, 100_000)
     text = record_path(target).read_text()
     record = json.loads(text)
-    assert record["source"] == fake.cdn_url + "/media/293.mp3"
-    for secret in ("sig", "expires", "s-Secret", "the-client-id", token, signed.rpartition("sig=")[2]):
+    assert record["source"] == fake.cdn_url + media_path(track)
+    secrets = ["Policy", "Signature", "Key-Pair-Id", "s-Secret", "the-client-id", token] + list(params.values())
+    for secret in secrets:
         assert secret not in text
     assert oct(record_path(target).stat().st_mode & 0o777) == oct(0o600)
     # A fresh signature for the same object resumes.
     fake.clear_requests()
+    fresh = fake.media_url(track["id"])
     with soundcloud.Client(client_id="the-client-id", api_url=fake.api_url, timeout=TIMEOUT) as anonymous:
-        anonymous.download(fake.media_url(TRACK), target)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
+        anonymous.download(fresh, target)
+    assert target.read_bytes() == fake.media_bytes(track["id"])
     ((sent_range, if_range, _),) = cdn(fake)
     assert sent_range is not None and if_range == record["validator"]
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"[]", b'{"source": 1, "validator": null, "size": "x"}'])
 def test_an_unreadable_record_starts_over(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path, content: bytes
+    fake: "FakeSoundCloud", client: soundcloud.Client, track: Dict[str, Any], tmp_path: Path, content: bytes
 ) -> None:
     target = tmp_path / "u.mp3"
-    interrupted(client, TRACK, target, 100_000)
+    interrupted(client, track["id"], target, 100_000)
     record_path(target).write_bytes(content)
     fake.clear_requests()
-    client.download(TRACK, target)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
-    assert cdn(fake) == [(None, None, "/media/293.mp3")]
+    client.download(track["id"], target)
+    assert target.read_bytes() == fake.media_bytes(track["id"])
+    assert cdn(fake) == [(None, None, media_path(track))]
     assert sorted(os.listdir(tmp_path)) == ["u.mp3"]
 
 

@@ -1,12 +1,15 @@
-"""Client.download: the fake SoundCloud (stream redirect, CDN ranges), and a raw socket
-media server for what the fake does not do (no range support, bodies cut short, HTML)."""
+"""Client.download of progressive media: a downloadable track's original (the fake's
+``/tracks/{id}/download`` redirect to its CDN, which takes ranges), plain media URLs, and a
+raw socket media server for what the fake does not do (no range support, bodies cut short,
+HTML). What a source may be, and the refusals before anything is sent. A track that is not
+downloadable is its AAC stream, remuxed to an M4A: test_track_downloads.py."""
 
 from __future__ import annotations
 
 import io
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -15,12 +18,20 @@ from support.request_server import FaultContext, RequestServer
 from soundcloud import NotFoundError, ProtocolError
 from soundcloud.errors import DownloadError
 from soundcloud.media.download import PART_SUFFIX, parse_content_range, part_path, source_url
+from soundcloud.media.track import fetch_track
 
 if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud
 
 TIMEOUT = 10.0
-TRACK = 293  # Flickermood, always in the fake
+TRACK = 293  # Flickermood, always in the fake; not downloadable: its audio is the AAC stream
+
+
+@pytest.fixture
+def original(fake: "FakeSoundCloud") -> Dict[str, Any]:
+    """A downloadable track: ``/tracks/{id}/download`` redirects to its original on the CDN
+    (``fake.media_bytes(id)``, served with ranges and validators)."""
+    return fake.add_track(title="Flickermood original", downloadable=True)
 
 
 @pytest.fixture
@@ -116,20 +127,22 @@ def media_client() -> Iterator[Callable[[MediaServer], soundcloud.Client]]:
 # -- full downloads from the fake ---------------------------------------------------------------
 
 
-def test_download_follows_the_stream_redirect_without_the_token(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+def test_download_follows_the_download_redirect_without_the_token(
+    fake: "FakeSoundCloud", client: soundcloud.Client, original: Dict[str, Any], tmp_path: Path
 ) -> None:
+    tid = original["id"]
     target = tmp_path / "flickermood.mp3"
     calls: List[Tuple[int, Optional[int]]] = []
-    size = client.download(TRACK, target, progress=lambda done, total: calls.append((done, total)))
-    media = fake.media_bytes(TRACK)
+    size = client.download(tid, target, progress=lambda done, total: calls.append((done, total)))
+    media = fake.media_bytes(tid)
     assert size == len(media)
     assert target.read_bytes() == media
     assert leftovers(tmp_path) == ["flickermood.mp3"]
-    api, cdn = fake.requests
-    assert (api.server, api.path) == ("api", "/tracks/soundcloud:tracks:293/stream")
-    assert api.header("authorization") is not None
-    assert (cdn.server, cdn.path) == ("cdn", "/media/293.mp3")
+    track, api, cdn = fake.requests
+    assert (track.server, track.path) == ("api", "/tracks/soundcloud:tracks:%d" % tid)
+    assert (api.server, api.path) == ("api", "/tracks/%d/download" % tid)  # the track's download_url
+    assert track.header("authorization") is not None and api.header("authorization") is not None
+    assert (cdn.server, cdn.path) == ("cdn", "/media/%d.mp3" % tid)
     assert cdn.header("authorization") is None
     assert cdn.header("range") is None
     assert not fake.cdn_authorization_seen
@@ -141,62 +154,81 @@ def test_download_follows_the_stream_redirect_without_the_token(
 @pytest.mark.parametrize(
     "make_source",
     [
-        lambda c, f: TRACK,
-        lambda c, f: str(TRACK),
-        lambda c, f: "soundcloud:tracks:293",
-        lambda c, f: c.get("/tracks/293"),
-        lambda c, f: "/tracks/soundcloud:tracks:293/stream",
-        lambda c, f: f.api_url + "/tracks/293/stream",
-        lambda c, f: f.media_url(TRACK),
-        lambda c, f: "/tracks/soundcloud:tracks:293/streams",
-        lambda c, f: c.get("/tracks/soundcloud:tracks:293/streams"),
+        lambda c, f, t: t["id"],
+        lambda c, f, t: str(t["id"]),
+        lambda c, f, t: t["urn"],
+        lambda c, f, t: c.get("/tracks/%d" % t["id"]),
+        lambda c, f, t: soundcloud.Resource(t),
+        lambda c, f, t: t["permalink_url"],
+        lambda c, f, t: "/tracks/%s/download" % t["urn"],
+        lambda c, f, t: t["download_url"],
+        lambda c, f, t: f.media_url(t["id"]),
     ],
-    ids=["int", "numeric-str", "urn", "track", "path", "api-url", "cdn-url", "streams-path", "streams-json"],
+    ids=["int", "numeric-str", "urn", "track", "resource", "permalink", "download-path", "download-url", "cdn-url"],
 )
 def test_every_kind_of_source(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path, make_source: Callable[..., object]
+    fake: "FakeSoundCloud",
+    client: soundcloud.Client,
+    original: Dict[str, Any],
+    tmp_path: Path,
+    make_source: Callable[..., object],
 ) -> None:
-    source = make_source(client, fake)
+    # A /streams answer (path or Resource) is the HLS stream it lists, remuxed to an M4A:
+    # test_track_downloads.py. A track's /stream path is a preview, refused below.
+    source = make_source(client, fake, original)
     fake.clear_requests()
     target = tmp_path / "out.mp3"
-    assert client.download(source, str(target)) == len(fake.media_bytes(TRACK))
-    assert target.read_bytes() == fake.media_bytes(TRACK)
+    media = fake.media_bytes(original["id"])
+    assert client.download(source, str(target)) == len(media)
+    assert target.read_bytes() == media
     assert not fake.cdn_authorization_seen
     assert [r.server for r in fake.requests][-1] == "cdn"
+    assert not any(r.path.endswith(("/stream", "/streams")) for r in fake.requests)
 
 
 def test_downloads_an_uploaded_track(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
     audio = bytes(range(256)) * 1000
-    track = client.post("/tracks", track={"title": "mine", "asset_data": ("a.mp3", audio)})
+    track = client.post("/tracks", track={"title": "mine", "asset_data": ("a.mp3", audio), "downloadable": True})
     assert client.download(track, tmp_path / "mine.mp3") == len(audio)
     assert (tmp_path / "mine.mp3").read_bytes() == audio
 
 
-def test_file_object_targets(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
+def test_file_object_targets(
+    fake: "FakeSoundCloud", client: soundcloud.Client, original: Dict[str, Any], tmp_path: Path
+) -> None:
+    tid = original["id"]
     buffer = io.BytesIO(b"prefix:")
     buffer.seek(0, io.SEEK_END)
-    assert client.download(TRACK, buffer) == len(fake.media_bytes(TRACK))
-    assert buffer.getvalue() == b"prefix:" + fake.media_bytes(TRACK)
+    assert client.download(tid, buffer) == len(fake.media_bytes(tid))
+    assert buffer.getvalue() == b"prefix:" + fake.media_bytes(tid)
     with open(tmp_path / "raw.mp3", "wb", buffering=0) as raw:
-        client.download(TRACK, raw)
-    assert (tmp_path / "raw.mp3").read_bytes() == fake.media_bytes(TRACK)
+        client.download(tid, raw)
+    assert (tmp_path / "raw.mp3").read_bytes() == fake.media_bytes(tid)
     assert not (tmp_path / ("raw.mp3" + PART_SUFFIX)).exists()
+    # A stream is an M4A, whose chunk offsets count from the file's first byte: appending
+    # it after other bytes is refused, and the file object is left as it was.
+    with pytest.raises(ValueError, match="must start at the beginning of its file"):
+        client.download(TRACK, buffer)
+    assert buffer.getvalue() == b"prefix:" + fake.media_bytes(tid)
 
 
-def test_bad_targets_are_refused_before_sending(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
+def test_bad_targets_are_refused_before_sending(
+    fake: "FakeSoundCloud", client: soundcloud.Client, original: Dict[str, Any], tmp_path: Path
+) -> None:
+    track = soundcloud.Resource(original)  # nothing to fetch before the target is checked
     with open(tmp_path / "t.txt", "w") as text:
         with pytest.raises(TypeError, match="text-mode"):
-            client.download(TRACK, text)
+            client.download(track, text)
     with pytest.raises(TypeError, match="binary file object"):
-        client.download(TRACK, 42)
+        client.download(track, 42)
     closed = io.BytesIO()
     closed.close()
     with pytest.raises(ValueError, match="closed"):
-        client.download(TRACK, closed)
-    with pytest.raises(IsADirectoryError):
-        client.download(TRACK, tmp_path)
+        client.download(track, closed)
     with pytest.raises(FileNotFoundError, match="directory does not exist"):
-        client.download(TRACK, tmp_path / "missing" / "x.mp3")
+        client.download(track, tmp_path / "missing" / "x.mp3")
+    # A directory is no longer refused: the file is named after the title in it
+    # (test_track_downloads.py).
     assert fake.requests == []
 
 
@@ -210,11 +242,21 @@ def test_bad_targets_are_refused_before_sending(fake: "FakeSoundCloud", client: 
         (True, TypeError, "not a bool"),
         (soundcloud.Resource({"kind": "user", "id": 1}), ValueError, "only tracks"),
         (soundcloud.Resource({"title": "no id"}), ValueError, "no 'urn' or 'id'"),
+        # /streams answers as SoundCloud gave them before November 2025: the retired
+        # progressive URL is not followed, and a preview needs allow_preview.
         (
             soundcloud.Resource({"hls_mp3_128_url": "https://x/p.m3u8", "preview_mp3_128_url": "https://x/p.mp3"}),
             DownloadError,
-            r"no progressive stream URL.*hls_mp3_128_url, preview_mp3_128_url",
+            r"offers only a 30-second preview \(offered: preview_mp3_128_url, hls_mp3_128_url\).*allow_preview=True",
         ),
+        (
+            soundcloud.Resource({"http_mp3_128_url": "https://x/a.mp3"}),
+            DownloadError,
+            r"offers no AAC stream to download \(offered: http_mp3_128_url\)",
+        ),
+        # The legacy stream endpoint is a 30-second preview now.
+        ("/tracks/soundcloud:tracks:293/stream", DownloadError, r"30-second preview.*allow_preview=True"),
+        ("http://127.0.0.1:9/tracks/293/stream", DownloadError, r"30-second preview.*allow_preview=True"),
     ],
 )
 def test_bad_sources_are_refused_before_sending(
@@ -227,12 +269,36 @@ def test_bad_sources_are_refused_before_sending(
 
 
 def test_source_url() -> None:
-    assert source_url(5) == "/tracks/soundcloud:tracks:5/stream"
-    assert source_url(soundcloud.Resource({"kind": "track", "id": 7})) == "/tracks/soundcloud:tracks:7/stream"
-    assert source_url(soundcloud.Resource({"urn": "soundcloud:tracks:8", "id": 7})) == "/tracks/soundcloud:tracks:8/stream"
-    assert source_url(soundcloud.Resource({"http_mp3_128_url": "https://cdn/x.mp3"})) == "https://cdn/x.mp3"
+    # Plain media only: tracks, ids and URNs are fetch_track's (below).
     assert source_url("tracks/1/download") == "tracks/1/download"
+    assert source_url("https://cdn/x.mp3?a=1") == "https://cdn/x.mp3?a=1"
+    tracks = (5, soundcloud.Resource({"kind": "track", "id": 7}), soundcloud.Resource({"http_mp3_128_url": "https://cdn/x"}))
+    for source in tracks:
+        with pytest.raises(TypeError, match="str URL or API path"):
+            source_url(source)
+    with pytest.raises(ValueError, match="only http and https"):
+        source_url("file:///etc/passwd")
+    with pytest.raises(ValueError, match="not a download source"):
+        source_url("//")
     assert part_path("/a/b.mp3") == "/a/b.mp3.part"
+
+
+def test_fetch_track(fake: "FakeSoundCloud", client: soundcloud.Client) -> None:
+    track = soundcloud.Resource({"kind": "track", "id": 7})
+    assert fetch_track(client, track) is track  # a Resource is taken as it is
+    assert fake.requests == []
+    for source in (TRACK, str(TRACK), "soundcloud:tracks:293"):
+        found = fetch_track(client, source)
+        assert isinstance(found, soundcloud.Resource) and found.id == TRACK
+    assert [r.path for r in fake.requests] == ["/tracks/soundcloud:tracks:293"] * 3
+    fake.clear_requests()
+    assert fetch_track(client, fake.media_url(TRACK)) == fake.media_url(TRACK)
+    assert fetch_track(client, "/tracks/1/download") == "/tracks/1/download"
+    # The legacy /stream path is a preview: only with allow_preview (the default here).
+    assert fetch_track(client, "/tracks/soundcloud:tracks:1/stream") == "/tracks/soundcloud:tracks:1/stream"
+    with pytest.raises(DownloadError, match="allow_preview"):
+        fetch_track(client, "/tracks/soundcloud:tracks:1/stream", allow_preview=False)
+    assert fake.requests == []
 
 
 def test_parse_content_range() -> None:
@@ -272,26 +338,34 @@ def test_html_page_is_not_saved_as_audio(media_client: Callable[[MediaServer], s
     assert leftovers(tmp_path) == []
 
 
-def test_streams_listing_without_progressive_url_falls_back_to_stream(
+def test_a_streams_listing_with_only_a_preview_never_falls_back_to_stream(
     media_client: Callable[[MediaServer], soundcloud.Client], tmp_path: Path
 ) -> None:
+    # A /streams answer without an AAC stream (an old shape, or a preview-only track): the
+    # legacy /stream is a preview too, so nothing is saved unless a preview is what is wanted.
+    origin: List[str] = []
+
     def handle(path: str, headers: Dict[str, str]) -> Reply:
         if path.startswith("/tracks/soundcloud:tracks:5/streams"):
-            body = b'{"hls_mp3_128_url": "https://cdn.invalid/p.m3u8", "preview_mp3_128_url": "https://cdn.invalid/p.mp3"}'
-            return 200, [("Content-Type", "application/json")], body
-        if path.startswith("/tracks/soundcloud:tracks:5/stream?"):
+            body = '{"hls_mp3_128_url": "%s/p.m3u8", "preview_mp3_128_url": "%s/p.mp3"}' % (origin[0], origin[0])
+            return 200, [("Content-Type", "application/json")], body.encode("ascii")
+        if path.startswith("/p.mp3"):
             return 200, [("Content-Type", "audio/mpeg")], DATA
         return 404, [("Content-Type", "application/json")], b"{}"
 
     with MediaServer(handle) as server:
+        origin.append(server.url)
         client = media_client(server)
-        assert client.download("/tracks/soundcloud:tracks:5/streams", tmp_path / "a.mp3") == len(DATA)
+        with pytest.raises(DownloadError, match=r"offers only a 30-second preview.*allow_preview=True"):
+            client.download("/tracks/soundcloud:tracks:5/streams", tmp_path / "a.mp3")
+        assert leftovers(tmp_path) == []
+        assert [r.path for r in server.requests] == ["/tracks/soundcloud:tracks:5/streams"]
+        assert client.download("/tracks/soundcloud:tracks:5/streams", tmp_path / "a.mp3", allow_preview=True) == len(DATA)
         assert (tmp_path / "a.mp3").read_bytes() == DATA
-        with pytest.raises(DownloadError, match="no progressive stream URL"):
-            client.download(soundcloud.Resource({"hls_aac_160_url": "https://cdn.invalid/a.m3u8"}), tmp_path / "b.mp3")
     assert [r.path for r in server.requests] == [
         "/tracks/soundcloud:tracks:5/streams",
-        "/tracks/soundcloud:tracks:5/stream",
+        "/tracks/soundcloud:tracks:5/streams",
+        "/p.mp3",
     ]
 
 
@@ -308,11 +382,13 @@ def test_empty_media_gives_an_empty_file(media_client: Callable[[MediaServer], s
 # Resuming the fake's CDN (If-Range, the record, 416): test_download_resume_records.py.
 
 
-def test_resume_false_ignores_the_part_file(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
+def test_resume_false_ignores_the_part_file(
+    fake: "FakeSoundCloud", client: soundcloud.Client, original: Dict[str, Any], tmp_path: Path
+) -> None:
     target = tmp_path / "n.mp3"
     Path(part_path(target)).write_bytes(b"not the right bytes")
-    client.download(TRACK, target, resume=False)
-    assert target.read_bytes() == fake.media_bytes(TRACK)
+    client.download(original["id"], target, resume=False)
+    assert target.read_bytes() == fake.media_bytes(original["id"])
     assert all(r.header("range") is None for r in fake.requests)
     assert leftovers(tmp_path) == ["n.mp3"]
 
@@ -417,29 +493,34 @@ def test_file_object_target_checks_the_size_too(media_client: Callable[[MediaSer
 
 
 def test_keyboard_interrupt_leaves_no_file_at_the_target(
-    fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path
+    fake: "FakeSoundCloud", client: soundcloud.Client, original: Dict[str, Any], tmp_path: Path
 ) -> None:
     target = tmp_path / "k.mp3"
+    media = fake.media_bytes(original["id"])
 
     def interrupt(done: int, total: Optional[int]) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        client.download(TRACK, target, progress=interrupt)
+        client.download(original["id"], target, progress=interrupt)
     assert not target.exists()
     # The CDN takes ranges, so what arrived is kept for the next call.
     kept = Path(part_path(target)).read_bytes()
-    assert 0 < len(kept) < len(fake.media_bytes(TRACK))
-    assert kept == fake.media_bytes(TRACK)[: len(kept)]
-    assert client.download(TRACK, target) == len(fake.media_bytes(TRACK))
-    assert target.read_bytes() == fake.media_bytes(TRACK)
+    assert 0 < len(kept) < len(media)
+    assert kept == media[: len(kept)]
+    assert client.download(original["id"], target) == len(media)
+    assert target.read_bytes() == media
     assert leftovers(tmp_path) == ["k.mp3"]
 
 
-def test_interrupt_with_resume_false_removes_the_part_file(fake: "FakeSoundCloud", client: soundcloud.Client, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["original", "stream"])
+def test_interrupt_with_resume_false_removes_the_part_file(
+    fake: "FakeSoundCloud", client: soundcloud.Client, original: Dict[str, Any], tmp_path: Path, kind: str
+) -> None:
     def interrupt(done: int, total: Optional[int]) -> None:
         raise KeyboardInterrupt
 
+    source = original["id"] if kind == "original" else TRACK
     with pytest.raises(KeyboardInterrupt):
-        client.download(TRACK, tmp_path / "k.mp3", progress=interrupt, resume=False)
+        client.download(source, tmp_path / "k.mp3", progress=interrupt, resume=False)
     assert leftovers(tmp_path) == []
