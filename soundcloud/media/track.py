@@ -48,7 +48,7 @@ from ..resources import Resource, StreamResponse
 from . import download as progressive
 from .hls_fetch import DEFAULT_CONCURRENCY, download_stream
 from .m4a_tags import Tags
-from .names import extension_for, safe_filename
+from .names import ORIGINAL_EXTENSIONS, extension_for, safe_filename
 from .partfile import check_regular
 
 __all__ = [
@@ -122,7 +122,7 @@ def download_track(
     track = fetch_track(client, source, allow_preview)
     if isinstance(track, str):
         # A plain media URL or API path: fetched as it is.
-        return _plain(client, track, target, progress, resume, "media", None, "mp3", stem)
+        return _plain(client, track, target, progress, resume, "media", None, _url_extension(track), stem)
     if _is_streams_listing(track):
         return _from_streams(
             client, track, None, target, progress, resume, allow_preview, quality, concurrency, None, stem
@@ -144,6 +144,12 @@ def download_track(
         client, streams, track, target, progress, resume, allow_preview, quality, concurrency, album, stem,
         preview_only=access == "preview",
     )
+
+
+def _url_extension(url: str) -> str:
+    """The extension a plain media URL's path names, when it is an audio one; else ``bin``."""
+    _, dot, extension = urlsplit(url).path.rpartition("/")[2].rpartition(".")
+    return extension.lower() if dot and extension.lower() in ORIGINAL_EXTENSIONS else "bin"
 
 
 def _check_target(target: Any) -> None:
@@ -379,7 +385,7 @@ def _from_streams(
         client, open_playlist, sink, identity=identity, tags=tags, concurrency=concurrency,
         progress=progress, resume=resume,
     )
-    return Saved(path, size, "stream", track)
+    return Saved(path, size, "preview" if preview_only else "stream", track)
 
 
 def tags_for(client: Any, track: Resource, album: Optional[str] = None) -> Tags:
