@@ -15,7 +15,7 @@ import pytest
 import soundcloud
 from soundcloud.errors import DownloadError, ProtocolError
 from soundcloud.media.hls import EncryptedStreamError
-from support.audio import expected_samples, expected_seconds, read_tags
+from support.audio import decodable_samples, expected_seconds, read_tags
 
 if TYPE_CHECKING:
     from soundcloud.testing import FakeSoundCloud
@@ -57,7 +57,7 @@ def top_level_boxes(data: bytes) -> List[str]:
 def assert_whole_m4a(path: Path, segments: int, rendition: str = "aac_160") -> None:
     codec, rate, channels, samples = decode(path)
     assert (codec, rate, channels) == ("aac", RATE, 2)
-    assert samples == expected_samples(rendition, segments)
+    assert samples in decodable_samples(rendition, segments)
     boxes = top_level_boxes(path.read_bytes())
     assert boxes[:1] == ["ftyp"] and boxes.index("moov") < boxes.index("mdat")
     assert "moof" not in boxes
@@ -125,7 +125,7 @@ def test_a_binary_file_object_gets_the_m4a(fake: "FakeSoundCloud", client: sound
     assert size == len(buffer.getvalue())
     buffer.seek(0)
     codec, rate, channels, samples = decode(buffer)
-    assert (codec, rate, channels) == ("aac", RATE, 2) and samples == expected_samples("aac_160", 4)
+    assert (codec, rate, channels) == ("aac", RATE, 2) and samples in decodable_samples("aac_160", 4)
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 8])

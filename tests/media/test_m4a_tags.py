@@ -22,7 +22,7 @@ from soundcloud.media.m4a_tags import (
     clean_text,
     cover_type,
 )
-from support.audio import Node, decode, find, find_all, parse_boxes, part_bytes, read_tags, tiny_png, top_level
+from support.audio import Node, decodable_samples, decode, find, find_all, parse_boxes, part_bytes, read_tags, tiny_png, top_level
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200) + b"\xff\xd9"
 
@@ -69,7 +69,7 @@ def test_mutagen_reads_every_tag_and_the_cover(tmp_path: Path, co64: bool) -> No
     assert read.length == pytest.approx(4.0232, abs=0.001)
     assert [kind for kind, _, _ in top_level(path)] == [b"ftyp", b"moov", b"mdat"]
     pytest.importorskip("av")
-    assert decode(path).samples == 174 * 1024
+    assert decode(path).samples in decodable_samples("aac_160", 4)
 
 
 def test_a_png_cover(tmp_path: Path) -> None:
