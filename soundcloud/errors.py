@@ -16,8 +16,11 @@ Every error the package raises derives from :class:`SoundCloudError`::
     │   ├── UnprocessableEntityError   422 (also ValueError)
     │   ├── TooManyRequestsError       429, with ``retry_after`` (a header or the body's reset_time)
     │   └── ServerError                5xx
-    ├── DecodeError                    a body that claims to be JSON is not, or a next_href that is
-    │                                  not an http(s) URL (also ValueError)
+    ├── DecodeError                    a body that claims to be JSON is not, a next_href that is
+    │                                  not an http(s) URL, or a typed model's field of another JSON
+    │                                  type than the spec's (also ValueError)
+    ├── MissingFieldError              a typed model's field is absent from its JSON and the spec
+    │                                  gives it no None (also AttributeError)
     ├── DownloadError                  a download led to JSON, HTML or HLS playlists, not media
     ├── ResponseTooLargeError          a body or its headers exceed the configured limits
     ├── RedirectError                  a redirect could not be followed (its Location is no URL)
@@ -70,6 +73,7 @@ __all__ = [
     "InvalidGrantError",
     "InvalidRequestError",
     "InvalidScopeError",
+    "MissingFieldError",
     "NotFoundError",
     "OAuthError",
     "ProtocolError",
@@ -365,7 +369,8 @@ def error_for_status(
 
 class DecodeError(SoundCloudError, ValueError):
     """A body that claims to be JSON could not be decoded (not JSON, or nested too deeply),
-    or decoded into something unusable: a ``next_href`` that is not an http(s) URL."""
+    or decoded into something unusable: a ``next_href`` that is not an http(s) URL, or a field
+    of a typed model (:mod:`soundcloud.models`) holding another JSON type than the spec's."""
 
     def __init__(self, message: str, *, method: str = "", url: str = "", body: bytes = b"") -> None:
         self.message = message
@@ -381,6 +386,23 @@ class DecodeError(SoundCloudError, ValueError):
 
 def _rebuild_decode(message: str, method: str, url: str, body: bytes) -> DecodeError:
     return DecodeError(message, method=method, url=url, body=body)
+
+
+class MissingFieldError(SoundCloudError, AttributeError):
+    """A field of a typed model (:mod:`soundcloud.models`) is absent from the JSON it wraps,
+    and the spec does not make it nullable, so there is no None to give.
+
+    Also an AttributeError, so ``getattr(track, "bpm", None)`` and ``hasattr`` work as usual.
+    ``model`` and ``field`` name the class and the JSON key (``"Track"``, ``"title"``).
+    """
+
+    def __init__(self, model: str, field: str) -> None:
+        self.model = model
+        self.field = field
+        super().__init__(f"{model}.{field} is not in the JSON: the answer left the field out")
+
+    def __reduce__(self) -> Union[str, Tuple[Any, ...]]:
+        return (MissingFieldError, (self.model, self.field))
 
 
 class DownloadError(SoundCloudError):
