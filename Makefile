@@ -6,7 +6,7 @@
 #   make wheels       sdist + pure wheel, and one mypyc-compiled wheel per interpreter
 #   make test-wheels  the suite against each installed wheel, each in a fresh venv
 #   make test-all     the suite on every interpreter 3.9-3.13 found under pyenv
-#   make generate     rewrite soundcloud/_operations.py from spec/ (the API spec and its errata)
+#   make generate     rewrite soundcloud/_operations.py, models.py, namespaces.py and README's table from spec/
 #
 # MINORS limits wheels, test-wheels and test-all to some interpreters, e.g.
 #   make wheels test-wheels MINORS=3.11
@@ -55,8 +55,10 @@ requirements:
 test: requirements
 	$(PYTHON) -m pytest
 
+# The package, and a user's script of the typed API (its assert_type calls must hold).
 check: requirements
 	$(PYTHON) -m mypy --strict soundcloud
+	$(PYTHON) -m mypy --strict tests/typed/user_script.py
 
 # The operation table from SoundCloud's OpenAPI spec and the errata (spec/README.md); a unit
 # test fails while the generated file is stale. PyYAML (requirements.txt) reads the spec.

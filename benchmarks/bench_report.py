@@ -158,6 +158,11 @@ def _ratio_target(
     return Target(name, ratio(_med(s, a, metric), _med(s, b, metric)), op, limit, spread=spread)
 
 
+# The compiled section's rows (benchmarks/run.py CPU_PATHS) that one target compares.
+RESOURCE_PATH = "Resource: wrap 200 tracks + titles"
+MODELS_PATH = "models.Tracks: wrap 200 tracks + titles"
+
+
 def evaluate_targets(sections: Dict[str, Any]) -> List[Target]:
     """The project's performance targets, computed from one run's ``sections``."""
     t: List[Target] = []
@@ -204,6 +209,12 @@ def evaluate_targets(sections: Dict[str, Any]) -> List[Target]:
         if d.get("cpu_bound"):
             sp = d.get("speedup")
             t.append(Target(f"mypyc speedup: {path}", sp, ">=", 1.5, spread=d.get("paired_speedup")))
+    # Issue #13: the typed models cost no more than Resource on the same page, pure and compiled.
+    paths = comp.get("paths") or {}
+    models, resource = paths.get(MODELS_PATH) or {}, paths.get(RESOURCE_PATH) or {}
+    for build in ("pure", "compiled"):
+        t.append(Target(f"models.Tracks vs Resource: wrap 200 tracks + titles ({build})",
+                        ratio(models.get(build), resource.get(build)), "<=", 1.0))
     return t
 
 

@@ -45,6 +45,8 @@ SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "cpu_encode_params": ("soundcloud",),
     "cpu_multipart": ("soundcloud",),
     "cpu_resource": ("soundcloud",),
+    "cpu_models": ("soundcloud",),
+    "cpu_models_items": ("soundcloud",),
 }
 
 SMALL_TITLE = bench_data.make_track(0)["title"]
@@ -412,7 +414,7 @@ def setup_remux(contender: str, path: str, out: str, expect: Dict[str, Any]) -> 
 
 
 def setup_cpu(scenario: str) -> Tuple[Op, Callable[[Any], bool]]:
-    """Build the op for the package-only CPU paths (encode params, multipart, resources)."""
+    """Build the op for the package-only CPU paths (encode params, multipart, resources, models)."""
     if scenario == "cpu_encode_params":
         from soundcloud import encoding
 
@@ -451,6 +453,32 @@ def setup_cpu(scenario: str) -> Tuple[Op, Callable[[Any], bool]]:
 
         op.prepare = prepare  # type: ignore[attr-defined]
         return op, lambda v: v == COLLECTION_TITLES
+    if scenario in ("cpu_models", "cpu_models_items"):
+        # The typed models beside the Resource path above (issue #13: no slower than it), on the
+        # same fresh document: cpu_models wraps the page as Resource does (models.Tracks, whose
+        # .collection wraps each item as a Track), cpu_models_items wraps each item from Python
+        # ([Track(d) for d in ...]); both read every title through its property.
+        try:
+            from soundcloud.models import Track, Tracks
+        except ImportError:
+            raise Unavailable("soundcloud.models does not exist in this build") from None
+
+        body = bench_data.collection_body(200)
+        pages: List[Any] = []
+
+        def prepare_pages(n: int) -> None:
+            pages[:] = [json.loads(body) for _ in range(n)]
+
+        def wrap_page() -> Any:
+            return [track.title for track in Tracks(pages.pop()).collection]
+
+        def wrap_items() -> Any:
+            tracks = [Track(item) for item in pages.pop()["collection"]]
+            return [track.title for track in tracks]
+
+        wrap = wrap_page if scenario == "cpu_models" else wrap_items
+        wrap.prepare = prepare_pages  # type: ignore[attr-defined]
+        return wrap, lambda v: v == COLLECTION_TITLES
     raise ValueError(f"unknown scenario {scenario!r}")
 
 

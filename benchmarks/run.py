@@ -686,6 +686,8 @@ CPU_PATHS = {
     "encode_params (nested)": ("cpu_encode_params", True, 2000),
     "multipart framing (200 fields)": ("cpu_multipart", True, 500),
     "Resource: wrap 200 tracks + titles": ("cpu_resource", True, 100),
+    "models.Tracks: wrap 200 tracks + titles": ("cpu_models", True, 100),
+    "[models.Track(d) for d] + titles": ("cpu_models_items", False, 100),
     "small GET (client-side CPU)": ("small_get", False, 1000),
 }
 

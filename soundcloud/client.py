@@ -1,4 +1,5 @@
-"""The SoundCloud client: verbs, URL building, credentials, redirects and pagination.
+"""The SoundCloud client: verbs, URL building, credentials, redirects, and the typed API's
+namespaces (``client.tracks.get(293) -> Track``: :mod:`soundcloud.namespaces`, pages in :mod:`soundcloud.pages`).
 
     >>> client = soundcloud.Client(client_id=YOUR_CLIENT_ID)
     >>> tracks = client.get('/tracks', limit=10)
@@ -38,7 +39,7 @@ from ._models import Request, Timeout, as_timeout
 from ._json import loads
 from ._origins import merge_headers, origin_of, server_url, strip_credentials
 from ._redact import redact_url
-from ._urls import check_base_url, next_page_url
+from ._urls import check_base_url
 from ._spec import Operation
 from .errors import (
     DecodeError,
@@ -48,13 +49,9 @@ from .errors import (
     TooManyRedirectsError,
     error_for_status,
 )
-from .resources import (
-    Resource,
-    ResourceList,
-    ResponseInfo,
-    StreamResponse,
-    wrap_json,
-)
+from .namespaces import LikesAPI, MeAPI, PlaylistsAPI, RepostsAPI, TracksAPI, UsersAPI
+from .pages import paginate, resolve as _resolve
+from .resources import Resource, ResourceList, ResponseInfo, StreamResponse, wrap_json
 from .transport import (
     DEFAULT_MAX_BODY_SIZE,
     HTTPTransport,
@@ -65,6 +62,7 @@ from .transport import (
 if TYPE_CHECKING:
     from .media.batch import DownloadSummary
     from .auth import TokenStore
+    from .models import Playlist, Track, User
 
 __all__ = ["Client", "USE_CLIENT_DEFAULT"]
 
@@ -79,8 +77,6 @@ REPEATED_REDIRECTS: Final = frozenset({301, 302, 307, 308})
 FOLLOWED_METHODS: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Error bodies are read for their message, never more than this.
 MAX_ERROR_BODY: Final = 1024 * 1024
-# SoundCloud's largest page (``limit``) on collection endpoints.
-MAX_PAGE_SIZE: Final = 200
 
 Result = Union[Resource, ResourceList, StreamResponse]
 
@@ -221,6 +217,13 @@ class Client:
             "Accept": "application/json",
             "User-Agent": self.user_agent,
         }
+        # The typed API's namespaces (soundcloud.namespaces), each made on first use.
+        self._me: Optional[MeAPI] = None
+        self._tracks: Optional[TracksAPI] = None
+        self._playlists: Optional[PlaylistsAPI] = None
+        self._users: Optional[UsersAPI] = None
+        self._likes: Optional[LikesAPI] = None
+        self._reposts: Optional[RepostsAPI] = None
         try:
             self._auth.prepare()
         except BaseException:
@@ -631,6 +634,54 @@ class Client:
             ) from None
         return wrap_json(data, info)
 
+    # -- the typed API: soundcloud.namespaces, generated from the spec ----------------------
+
+    @property
+    def me(self) -> MeAPI:
+        """``/me``: ``client.me.get() -> Me``, followings, likes, activities (typed)."""
+        if self._me is None:
+            self._me = MeAPI(self)
+        return self._me
+
+    @property
+    def tracks(self) -> TracksAPI:
+        """``/tracks``: ``client.tracks.get(track) -> Track``, search, comments, streams (typed)."""
+        if self._tracks is None:
+            self._tracks = TracksAPI(self)
+        return self._tracks
+
+    @property
+    def playlists(self) -> PlaylistsAPI:
+        """``/playlists``: ``client.playlists.get(playlist) -> Playlist``, create, update (typed)."""
+        if self._playlists is None:
+            self._playlists = PlaylistsAPI(self)
+        return self._playlists
+
+    @property
+    def users(self) -> UsersAPI:
+        """``/users``: ``client.users.get(user) -> User``, followers, tracks, likes (typed)."""
+        if self._users is None:
+            self._users = UsersAPI(self)
+        return self._users
+
+    @property
+    def likes(self) -> LikesAPI:
+        """``/likes``: ``client.likes.add_track(track)``, ``remove_track``, playlists (typed)."""
+        if self._likes is None:
+            self._likes = LikesAPI(self)
+        return self._likes
+
+    @property
+    def reposts(self) -> RepostsAPI:
+        """``/reposts``: ``client.reposts.add_track(track)``, ``remove_track``, playlists (typed)."""
+        if self._reposts is None:
+            self._reposts = RepostsAPI(self)
+        return self._reposts
+
+    def resolve(self, url: str) -> Union[Track, User, Playlist]:
+        """The Track, User or Playlist a soundcloud.com ``url`` names (``GET /resolve``, followed)."""
+        return _resolve(self, url)
+
     # -- pagination and downloads --------------------------------------------------------
 
     def paginate(
@@ -651,59 +702,7 @@ class Client:
             for track in client.paginate('/tracks', q='ambient', limit=200, max_items=1000):
                 print(track.title)
         """
-        limit = params.get("limit")
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-                raise ValueError(
-                    f"limit is the page size, from 1 to {MAX_PAGE_SIZE}, not {limit!r};"
-                    " use max_items= to cap the total"
-                )
-        if max_items is not None and (isinstance(max_items, bool) or max_items < 0):
-            raise ValueError(f"max_items must be 0 or more, not {max_items!r}")
-        params.setdefault("linked_partitioning", True)
-        return self._pages(__url, params, max_items, timeout, headers, retry)
-
-    def _pages(
-        self,
-        url: str,
-        params: Dict[str, Any],
-        max_items: Optional[int],
-        timeout: TimeoutArg,
-        headers: Optional[Mapping[str, str]],
-        retry: Optional[bool],
-    ) -> Iterator[Any]:
-        count = 0
-        if max_items == 0:
-            return
-        page = self._request("GET", url, params, None, True, timeout, headers, retry, None, None)
-        fetched = {url}
-        while True:
-            next_url: Optional[str] = None
-            if isinstance(page, ResourceList):
-                items = page
-            elif isinstance(page, Resource) and "collection" in page:
-                items = page.collection
-                next_url = page.next_href
-            else:
-                raise TypeError(
-                    f"{redact_url(self.resolve_url(url))} did not answer with a collection or an array"
-                )
-            if len(items) == 0:
-                return
-            for item in items:
-                yield item
-                count += 1
-                if max_items is not None and count >= max_items:
-                    return
-            if not next_url:
-                return
-            next_url = next_page_url(page.url, next_url)
-            if next_url in fetched:
-                raise SoundCloudError(
-                    f"pagination loop: next_href {redact_url(next_url)} was already fetched"
-                )
-            fetched.add(next_url)
-            page = self._request("GET", next_url, {}, None, True, timeout, headers, retry, None, None)
+        return paginate(self, __url, params, max_items, timeout, headers, retry)
 
     def download(
         self,

@@ -15,7 +15,6 @@ from typing import (
     Final,
     Iterator,
     List,
-    Mapping,
     Optional,
     Protocol,
     Sequence,

@@ -1,7 +1,10 @@
 """Write soundcloud/_operations.py, the operation table, from SoundCloud's OpenAPI spec and its errata.
 
-    python tools/gen_operations.py            # (re)write soundcloud/_operations.py
-    python tools/gen_operations.py --check    # exit 1 when the file differs from what would be written
+    python tools/gen_operations.py            # (re)write soundcloud/_operations.py, then the typed API:
+                                              # soundcloud/models.py (tools/gen_models.py) and
+                                              # soundcloud/namespaces.py + README's table (tools/gen_namespaces.py)
+    python tools/gen_operations.py --check    # exit 1 when any of them differs from what would be written
+    python tools/gen_operations.py --only     # the operation table alone
 
 Inputs: ``spec/soundcloud-api.yaml`` (SoundCloud's official OpenAPI 3 spec, a byte-exact copy) and
 ``spec/errata.json`` (where the live service differs from it; its ``_doc`` key and spec/README.md
@@ -500,25 +503,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the generated file is stale")
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument(
+        "--only", action="store_true", help="the operation table only, not the typed models and namespaces"
+    )
     args = parser.parse_args(argv)
+    status = _operations(args.output, args.check)
+    if status == 2 or args.only or args.output != OUTPUT:
+        return status
+    # The typed API comes from the same spec and errata, through the same reading of them:
+    # soundcloud/models.py (tools/gen_models.py) and soundcloud/namespaces.py with README's
+    # table (tools/gen_namespaces.py), both importing this module's build().
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gen_models
+    import gen_namespaces
+
+    for other in (gen_models, gen_namespaces):
+        status = max(status, other.main(["--check"] if args.check else []))
+    return status
+
+
+def _operations(output: Path, check: bool) -> int:
     try:
         text = generate()
     except GenerationError as error:
         print(f"gen_operations: {error}", file=sys.stderr)
         return 2
-    current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None
-    if args.check:
+    current = output.read_text(encoding="utf-8") if output.is_file() else None
+    if check:
         if current != text:
-            print(f"{args.output} is stale: run python tools/gen_operations.py", file=sys.stderr)
+            print(f"{output} is stale: run python tools/gen_operations.py", file=sys.stderr)
             return 1
         return 0
     if current != text:
         # Write beside it, then rename: an interrupted run leaves the old file whole.
-        partial = args.output.with_name(args.output.name + ".tmp")
+        partial = output.with_name(output.name + ".tmp")
         # Path.write_text takes newline= only from Python 3.10 on.
         with open(partial, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
-        partial.replace(args.output)
+        partial.replace(output)
     return 0
 
 
