@@ -178,6 +178,7 @@ def test_tls_connection_the_server_closed_is_replayed(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls_ca.issue_cert("localhost", "127.0.0.1").configure_cert(context)
     served: List[bytes] = []
+    notified: List[int] = []  # one entry per connection whose close_notify has been sent
 
     def one_request_then_close(conn: socket.socket, stop: threading.Event) -> Optional[socket.socket]:
         tls = context.wrap_socket(conn, server_side=True)
@@ -195,7 +196,14 @@ def test_tls_connection_the_server_closed_is_replayed(
                 received += len(tls.recv(65536) or b"x" * length)
             tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}")
             if how == "close_notify":
-                tls.unwrap()
+                # Send the close_notify; unwrap() then waits for the client's, which it sends
+                # only when it next reads: bound that wait, the notify is out either way.
+                tls.settimeout(0.5)
+                try:
+                    tls.unwrap()
+                except OSError:
+                    pass
+                notified.append(1)
             elif how == "reset":
                 served.append(read_head(tls).split(b" ", 1)[0] + b" (reset)")
                 tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -220,6 +228,9 @@ def test_tls_connection_the_server_closed_is_replayed(
             if how == "fin":  # wait for the FIN of the last connection to reach the client
                 last = server.connections
                 wait_until(lambda: server.closed_by(last) == SERVER, message="the FIN of connection %d got through" % last)
+            else:  # and for its close_notify to be out: a POST sent before it would race it
+                last = server.connections
+                wait_until(lambda: len(notified) >= last, message="the close_notify of connection %d was sent" % last)
             assert client.post("/json", title="once").ok is True
         assert client.get("/json").ok is True
         client.close()  # the server's last connection ends now, not at its join timeout
