@@ -400,8 +400,17 @@ class StreamResponse:
 
     @property
     def content_length(self) -> Optional[int]:
-        """The announced body size in bytes, when the server sent one."""
-        value = self._info.headers.get_value("content-length")
+        """The announced body size in bytes, when the server sent one and it counts the
+        bytes read: None for a compressed body (``Content-Encoding: gzip``), whose
+        Content-Length counts the compressed bytes while ``read()`` gives them decoded.
+        ``save()``'s progress then reports no total, and ``bytes_read`` counts decoded bytes."""
+        headers = self._info.headers
+        coding = headers.get_value("content-encoding")
+        if coding is not None and any(
+            part.strip(" \t").lower() not in ("", "identity") for part in coding.split(",")
+        ):
+            return None
+        value = headers.get_value("content-length")
         if value is not None and value.strip().isdigit():
             return int(value)
         return None

@@ -206,7 +206,8 @@ def _media_type(content_type: str) -> str:
 
 def _request(client: MediaClient, url: str, offset: int, validator: Optional[str]) -> _Media:
     """GET the media, with a Range from ``offset`` if this ``validator`` still holds."""
-    headers: Dict[str, str] = {"Accept": "*/*"}
+    # The media's own bytes: never a compressed copy (the transport would ask otherwise).
+    headers: Dict[str, str] = {"Accept": "*/*", "Accept-Encoding": "identity"}
     if offset > 0:
         headers["Range"] = f"bytes={offset}-"
         if validator is not None:

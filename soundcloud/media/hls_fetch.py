@@ -169,7 +169,8 @@ def _read_hls_record(path: str) -> Optional[_Record]:
 
 def _fetch(client: Any, url: str, byterange: Optional[ByteRange], limit: int, what: str) -> bytes:
     """GET ``url`` (its ``byterange`` only) and return the body, at most ``limit`` bytes."""
-    headers: Dict[str, str] = {"Accept": "*/*"}
+    # The media's own bytes: never a compressed copy (the transport would ask otherwise).
+    headers: Dict[str, str] = {"Accept": "*/*", "Accept-Encoding": "identity"}
     if byterange is not None:
         last = byterange.offset + byterange.length - 1
         headers["Range"] = f"bytes={byterange.offset}-{last}"

@@ -442,7 +442,7 @@ def _cover(client: Any, artwork_url: object) -> Optional[bytes]:
 
 
 def _fetch_cover(client: Any, url: str) -> Optional[bytes]:
-    result = client.get(url, headers={"Accept": "image/jpeg, image/png"})
+    result = client.get(url, headers={"Accept": "image/jpeg, image/png", "Accept-Encoding": "identity"})
     if not isinstance(result, StreamResponse):
         raise DownloadError("the artwork URL did not answer with an image")
     with result:

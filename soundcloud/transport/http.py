@@ -24,6 +24,15 @@ policy what to retry and how long to wait; the clock, the sleeping and the total
   (a line break followed by a space) through; RFC 9110 section 5.5 forbids CR, LF and NUL
   in any field value, so every value that is not plainly printable is checked (one
   ``str.isprintable`` per name and value).
+- **Compression** (RFC 9110 section 12.5.3). A request without a body and without a
+  ``Range`` asks for ``Accept-Encoding: gzip, deflate``: its answer is JSON or an error
+  read whole, which servers compress well when asked (nginx, SoundCloud's API). A request
+  with a body (an upload) never asks, nor does a ranged one (a range of a compressed
+  representation is not a range of the media), nor one whose caller set
+  ``Accept-Encoding`` (any value, ``identity`` included: the media downloads send it).
+  The response decodes what the server applied, asked or not
+  (:mod:`~soundcloud.transport.decoding`). http.client's own ``Accept-Encoding:
+  identity`` is never sent.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from .._models import Request
 from .._redact import redact_url
 from .base import Transport
 from .connection import _check_header, _has_length, _refusal, _Route, _send_body, _split_url, open_connection
+from .decoding import ACCEPT_ENCODING
 from .exceptions import (
     STAGE_RESPONSE,
     STAGE_SEND,
@@ -62,6 +72,12 @@ __all__ = ["HTTPTransport"]
 
 # Methods whose requests carry a body: without one they say ``Content-Length: 0``.
 BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+# Request headers (lower-case) that rule out asking for a compressed answer: the
+# caller's own Accept-Encoding, and a Range. Their lengths, 15 and 5, are checked first.
+NO_ASKING: Final = frozenset({"accept-encoding", "range"})
+# The field asking for compression, as bytes: http.client then has nothing to encode.
+ACCEPT_ENCODING_NAME: Final = b"Accept-Encoding"
+ACCEPT_ENCODING_VALUE: Final = ACCEPT_ENCODING.encode("ascii")
 # Route cache entries (one per scheme://host:port seen) before the cache starts over.
 MAX_ROUTES: Final = 256
 
@@ -287,12 +303,17 @@ class HTTPTransport(Transport):
                 connection.putheader("Host", route.host_header)
                 if route.proxy_authorization is not None:
                     connection.putheader("Proxy-Authorization", route.proxy_authorization)
+                body = request.body
+                ask = body is None  # for compression (see the module docstring)
                 for name, value in request.headers.items():
                     if not (name.isprintable() and value.isprintable()):
                         _check_header(name, value)  # a tab is fine; CR, LF, NUL are not
                     connection.putheader(name, value)
-                body = request.body
+                    if ask and (len(name) == 15 or len(name) == 5) and name.lower() in NO_ASKING:
+                        ask = False
                 if body is None:
+                    if ask:
+                        connection.putheader(ACCEPT_ENCODING_NAME, ACCEPT_ENCODING_VALUE)
                     if request.method in BODY_METHODS and not _has_length(request.headers):
                         connection.putheader("Content-Length", "0")  # RFC 9110 section 8.6
                     connection.endheaders()

@@ -7,6 +7,17 @@
 - **Closing a response early** reads up to 64 KiB of a body of announced length if it comes
   within 0.5 s (redirect and error bodies are small), so the connection can be reused;
   anything else closes the connection.
+- **Compressed bodies** (``Content-Encoding: gzip`` or ``deflate``) are decoded as they are
+  read, by :class:`~soundcloud.transport.decoding.ContentDecoder` (its module says how,
+  and what it refuses): ``read`` and ``read_all`` give the decoded body, and ``read_all``'s
+  ``limit`` counts decoded bytes. The compressed body itself is refused when its announced
+  length, or what has arrived, is over the limit by more than deflate's worst case for
+  data it cannot compress (:func:`_compressed_limit`), so a flood of compressed nothing
+  cannot run on either. ``headers`` stay as received: their ``Content-Length`` counts the
+  compressed bytes, not those read (``StreamResponse.content_length`` is None for such a
+  body). A body decoded to its end returns the connection to the pool; a refused one
+  (DecodeError, ResponseTooLargeError, ProtocolError) closes it. Nothing of this runs
+  for a body without a content coding: one header lookup per response.
 
 A response holds its connection until the body is done: read to its end it goes back to
 its :class:`~soundcloud.transport.pool.ConnectionPool`. It also holds the request's total
@@ -22,6 +33,7 @@ from typing import TYPE_CHECKING, Final, List, Optional
 from .._models import Headers, Request
 from .._redact import redact_url
 from ..errors import ResponseTooLargeError
+from .decoding import DECODE_STEP, ContentDecoder, content_codings
 from .exceptions import STAGE_BODY, _chained, _deadline_error, map_exception
 from .pool import ConnectionPool
 from .watchdog import _Watch
@@ -66,9 +78,14 @@ class Response:
         self._connection = connection
         self._pool = pool
         self._watch = watch
+        # The one check a body without a content coding costs.
+        coding = self.headers.get_value("content-encoding")
+        self._decoder: Optional[ContentDecoder] = None
+        if coding is not None and content_codings(coding):
+            self._decoder = ContentDecoder(coding, self._read_held, request.method, request.url)
 
     def read(self, size: int = -1) -> bytes:
-        """Read up to ``size`` bytes of the body (all of it when negative).
+        """Read up to ``size`` bytes of the body (all of it when negative), decoded.
 
         This is the streaming path: the total deadline, if any, ends here and each read
         is bounded by the read timeout alone.
@@ -79,10 +96,16 @@ class Response:
             if watch.watchdog.cancel(watch):
                 self._finish(False)
                 raise self._deadline_error(None)
+        decoder = self._decoder
+        if decoder is not None:
+            return self._read_decoded(decoder, size)
         return self._read(size)
 
     def read_all(self, limit: int = DEFAULT_MAX_BODY_SIZE) -> bytes:
         """The whole body, refusing one larger than ``limit`` bytes before reading it."""
+        decoder = self._decoder
+        if decoder is not None:
+            return self._read_all_decoded(decoder, limit)
         raw = self._raw
         length = raw.length
         if length is not None:
@@ -113,6 +136,62 @@ class Response:
                 raise self._deadline_error(None)
         return b"".join(chunks)
 
+    def _read_decoded(self, decoder: ContentDecoder, size: int) -> bytes:
+        """Up to ``size`` decoded bytes (all that is left when negative); fewer only at the end."""
+        chunks: List[bytes] = []
+        got = 0
+        try:
+            while size < 0 or got < size:
+                chunk = decoder.read(DECODE_STEP if size < 0 else size - got)
+                if not chunk:
+                    self._decoded_end()
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+        except BaseException as exc:
+            self._refused(exc)
+            raise
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _read_all_decoded(self, decoder: ContentDecoder, limit: int) -> bytes:
+        """``read_all`` of a compressed body: ``limit`` counts its decoded bytes."""
+        most = _compressed_limit(limit)
+        length = self._raw.length
+        if length is not None and length > most:
+            self._finish(False)
+            raise ResponseTooLargeError(
+                f"{self.request.method} {redact_url(self.url)}: the compressed response body is"
+                f" {length} bytes, more than a body within the limit of {limit} bytes can be"
+                " (raise max_body_size to accept it)"
+            )
+        decoder.max_received = most
+        chunks: List[bytes] = []
+        received = 0
+        try:
+            while True:
+                chunk = decoder.read(DECODE_STEP)
+                if not chunk:
+                    self._decoded_end()
+                    break
+                received += len(chunk)
+                if received > limit:
+                    raise ResponseTooLargeError(
+                        f"{self.request.method} {redact_url(self.url)}: the decoded response body"
+                        f" ({decoder.header[:40]}) is over the limit of {limit} bytes (raise"
+                        " max_body_size to accept it)"
+                    )
+                chunks.append(chunk)
+        except BaseException as exc:
+            self._refused(exc)
+            raise
+        return b"".join(chunks)
+
+    def _refused(self, exc: BaseException) -> None:
+        """A decoded body failed or was refused: its connection goes. When the total
+        deadline had passed, that is the error (it may have cut the body short)."""
+        if self._finish(False) and isinstance(exc, Exception):
+            raise _chained(self._deadline_error(exc), exc)
+
     def close(self) -> None:
         """Stop reading: the connection is reused if the body was (or can quickly be) read."""
         if self._connection is None and self._watch is None:
@@ -120,7 +199,9 @@ class Response:
             return
         self._finish(self._drain())
 
-    def _read(self, size: int) -> bytes:
+    def _read(self, size: int, release: bool = True) -> bytes:
+        """Up to ``size`` bytes of the body as received; at its end the connection goes back
+        to the pool, unless ``release`` is False (a decoder has yet to accept the body)."""
         raw = self._raw
         try:
             data = raw.read() if size < 0 else raw.read(size)
@@ -133,10 +214,19 @@ class Response:
                 error = map_exception(exc, request.method, self.url, stage=STAGE_BODY, timeout=request.timeout)
                 raise _chained(error, exc)
             raise
-        if raw.isclosed() and self._finish(True):
+        if release and raw.isclosed() and self._finish(True):
             # The deadline shut the socket down; what was read may be cut short.
             raise self._deadline_error(None)
         return data
+
+    def _read_held(self, size: int) -> bytes:
+        """A decoder's source: the body's bytes, the connection kept until it has decoded them."""
+        return self._read(size, False)
+
+    def _decoded_end(self) -> None:
+        """The decoder reached the body's end and accepted it: the connection may be reused."""
+        if self._finish(True):
+            raise self._deadline_error(None)
 
     def _drain(self) -> bool:
         """Read out a small remainder that arrives at once; True when the body is complete."""
@@ -196,3 +286,10 @@ class Response:
     def _deadline_error(self, cause: Optional[BaseException]) -> Exception:
         request = self.request
         return _deadline_error(request.method, self.url, request.timeout, cause)
+
+
+def _compressed_limit(limit: int) -> int:
+    """The most compressed bytes a body of ``limit`` decoded bytes takes: deflate stores
+    what it cannot compress with 5 bytes per 64 KiB block (RFC 1951 section 3.2.4), gzip
+    adds a header and trailer; 1/1024 and 64 KiB more leave room to spare."""
+    return limit + limit // 1024 + 64 * 1024
