@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Final, Iterable, Optional, Tup
 
 
 from .._models import Request
+from .eyeballs import connect_tcp
 from .exceptions import STAGE_CONNECT, _deadline_error, _Failure, map_exception
 from .pool import ConnectionPool
 from .proxy import Proxy
@@ -105,9 +106,9 @@ def open_connection(
     sock: Optional[socket.socket] = None
     try:
         if proxy is not None:
-            sock = socket.create_connection((proxy.host, proxy.port), connect_timeout)
+            sock = connect_tcp(proxy.host, proxy.port, connect_timeout)
         else:
-            sock = socket.create_connection((route.host, route.port), connect_timeout)
+            sock = connect_tcp(route.host, route.port, connect_timeout)
         # Small requests go out at once: no Nagle delay waiting for the peer's ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if watch is not None:
@@ -115,11 +116,16 @@ def open_connection(
         if context is not None:
             if proxy is not None:
                 _open_tunnel(sock, route, proxy)
-            tls = context.wrap_socket(sock, server_hostname=route.host, do_handshake_on_connect=False)
+            # The origin's last session, if any: the server may resume it (see the tls module).
+            session = route.pool.tls_session(context)
+            tls = context.wrap_socket(
+                sock, server_hostname=route.host, do_handshake_on_connect=False, session=session
+            )
             sock = tls
             if watch is not None:
                 watch.watchdog.attach(watch, tls)
             tls.do_handshake()
+            route.pool.handshake_done(context, tls)
         sock.settimeout(timeout.read)
     except BaseException as exc:
         if sock is not None:

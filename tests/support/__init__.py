@@ -22,6 +22,10 @@ Each module depends only on modules listed above it:
     cli_runs         cli_env, run_cli: the ``soundcloud`` command in an isolated subprocess
     spec             SoundCloud's OpenAPI spec plus spec/errata.json, openapi-core request and
                      answer checks, the fake's known gaps: for tests/spec/
+    compressed       CompressedServer, gzip_bomb, ...: compressed answers for tests/transport/
+    eyeballs         a listener that never completes a TCP handshake (RFC 8305 tests)
+    audio            the AAC fixture as parts, box readers, PyAV and mutagen readers:
+                     for tests/media/ and the download tests
     test_servers     the servers' own tests
 
 Like urllib3's dummyserver: every server listens on an ephemeral port of 127.0.0.1,

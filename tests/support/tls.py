@@ -2,6 +2,8 @@
 
 - :class:`TLSServer`: HTTPS (the stdlib ``http.server`` handler over ``ssl``) with a
   certificate authority made at test time by trustme; a small JSON API and redirects.
+  It can be held to one TLS version, can refuse to resume sessions, and records each
+  handshake (:class:`Handshake`: the version and whether the client's session resumed).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import socket
 import ssl
 import tempfile
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from .base import SocketServer
@@ -33,9 +35,17 @@ from .wire import (
 if TYPE_CHECKING:
     import trustme
 
-__all__ = ["TLSServer"]
+__all__ = ["Handshake", "TLSServer"]
 
 Route = Callable[[WireRequest], Tuple[int, HeadersLike, bytes]]
+
+
+class Handshake(NamedTuple):
+    """A completed server-side handshake: which connection, which TLS version, resumed or full."""
+
+    connection: int
+    version: str  # "TLSv1.2", "TLSv1.3"
+    resumed: bool  # SSLSocket.session_reused on the accepted socket
 
 
 class _TLSHandler(http.server.BaseHTTPRequestHandler):
@@ -100,7 +110,8 @@ class TLSServer(SocketServer):
     query, headers (lower-cased) and body; ``/redirect?to=URL&status=302`` -> redirect;
     ``/status/<code>`` -> that status with ``{"status": code}``; anything else 404.
     ``routes`` adds exact-path handlers ``f(WireRequest) -> (status, headers, body)``
-    that take precedence. Keep-alive (HTTP/1.1) is supported.
+    that take precedence. Keep-alive (HTTP/1.1) is supported. ``handshakes`` lists each
+    completed handshake (:class:`Handshake`: its connection, TLS version, resumed or full).
     """
 
     kind = "tls"
@@ -111,22 +122,71 @@ class TLSServer(SocketServer):
         ca: Optional["trustme.CA"] = None,
         hostnames: Sequence[str] = ("localhost", LOOPBACK),
         routes: Optional[Mapping[str, Route]] = None,
+        version: Optional[ssl.TLSVersion] = None,
+        resumption: bool = True,
+        keys_of: Optional["TLSServer"] = None,
     ) -> None:
+        """``version`` holds the server to one TLS version (default: what both sides allow).
+
+        ``resumption=False``: a server that never resumes a session (no tickets, and each
+        connection handshakes with a context of its own, so no session cache either).
+        ``keys_of=other``: share ``other``'s CA, certificate and TLS context, hence its
+        session cache and ticket keys: a session of ``other`` would resume here too.
+        """
         super().__init__()
         import trustme  # test-only dependency, imported late so conftest loads without it
 
-        self.ca: trustme.CA = ca if ca is not None else trustme.CA()
-        self.hostnames = tuple(hostnames)
-        self.cert = self.ca.issue_cert(*self.hostnames)
         self.routes: Dict[str, Route] = dict(routes or {})
         #: TLS handshakes that failed on the server side (e.g. the client rejected the cert).
         self.handshake_errors: List[BaseException] = []
+        self._handshakes: List[Handshake] = []
+        self._version = version
+        self._resumption = resumption
         self._directory = tempfile.mkdtemp(prefix="soundcloud-tests-tls-")
         self.ca_path = os.path.join(self._directory, "ca.pem")
+        self.ca: trustme.CA
+        self.hostnames: Tuple[str, ...]
+        self.cert: trustme.LeafCert
+        self._context: ssl.SSLContext
+        if keys_of is not None:
+            if ca is not None or not resumption or version is not None:
+                raise ValueError("keys_of= shares the other server's CA and TLS settings too")
+            self.ca = keys_of.ca
+            self.hostnames = keys_of.hostnames
+            self.cert = keys_of.cert
+            self._version = keys_of._version
+            with keys_of._lock:
+                self._context = keys_of._context  # its TLS context as it is now
+        else:
+            self.ca = ca if ca is not None else trustme.CA()
+            self.hostnames = tuple(hostnames)
+            self.cert = self.ca.issue_cert(*self.hostnames)
+            self._context = self._new_context()
         self.ca.cert_pem.write_to_path(self.ca_path)
-        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.cert.configure_cert(self._context)
-        self._context.set_alpn_protocols(["http/1.1"])
+
+    def _new_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.cert.configure_cert(context)
+        context.set_alpn_protocols(["http/1.1"])
+        if self._version is not None:
+            context.minimum_version = context.maximum_version = self._version
+        if not self._resumption:
+            context.options |= ssl.OP_NO_TICKET  # TLS 1.2: no tickets, session IDs only
+            context.num_tickets = 0  # TLS 1.3: no tickets at all
+        return context
+
+    @property
+    def handshakes(self) -> List[Handshake]:
+        """Completed handshakes, in the order they completed."""
+        with self._lock:
+            return list(self._handshakes)
+
+    def forget_sessions(self) -> None:
+        """Start over with a new TLS context: sessions and tickets issued so far no longer resume
+        (as after a restart, or a rotation of the ticket keys)."""
+        context = self._new_context()
+        with self._lock:
+            self._context = context
 
     @property
     def url(self) -> str:
@@ -182,7 +242,12 @@ class TLSServer(SocketServer):
         return _json_route(404, {"error": "not found", "path": request.path})
 
     def handle(self, conn: socket.socket, number: int) -> None:
-        tls = self._context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        if self._resumption:
+            with self._lock:
+                context = self._context
+        else:
+            context = self._new_context()  # an empty session cache every time
+        tls = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         # wrap_socket detached ``conn``: from here on the connection is the TLS socket.
         self._upgrade(number, tls)
         try:
@@ -191,4 +256,6 @@ class TLSServer(SocketServer):
             with self._lock:
                 self.handshake_errors.append(exc)
             return
+        with self._lock:
+            self._handshakes.append(Handshake(number, tls.version() or "", tls.session_reused is True))
         _TLSHandler(tls, (LOOPBACK, 0), self, number)
