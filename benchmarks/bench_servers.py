@@ -6,6 +6,11 @@ Both serve the same three things on 127.0.0.1:
 * ``GET /collection.json``  ``{"collection": [200 tracks], "next_href": null}``
 * ``POST /tracks``          reads the WHOLE request body, then answers ``201 {"ok":true}``
 
+JSON is served as ``application/json``. With ``gzip=True`` (the WAN benchmark's server) a JSON
+answer of 256 bytes or more is gzip-compressed when the request's ``Accept-Encoding`` allows
+it: nginx's ``gzip on; gzip_types application/json; gzip_min_length 256;`` at its default
+level 1 (a chunked answer), or the fallback's precomputed level-1 gzip (with Content-Length).
+
 nginx answers a POST to ``return`` (and a 405 turned into 201 by ``error_page``) *before* it has
 read the body, draining it afterwards; an upload benchmark against that would time the client
 writing into socket buffers, not a received upload. So ``/tracks`` uses the echo module's
@@ -41,6 +46,13 @@ ECHO_MODULE_PATHS = (
     "/usr/share/nginx/modules/ngx_http_echo_module.so",
 )
 UPLOAD_REPLY = b'{"ok":true}'
+GZIP_MIN_LENGTH = 256
+# the WAN benchmark's server: compress JSON when the client asks (as SoundCloud's API does)
+GZIP = (
+    "  gzip on;\n"
+    "  gzip_types application/json;\n"
+    f"  gzip_min_length {GZIP_MIN_LENGTH};\n"
+)
 
 
 def write_site(root: str) -> None:
@@ -96,9 +108,10 @@ class NginxServer:
 
     kind = "nginx"
 
-    def __init__(self, nginx: str, cpus: Optional[Sequence[int]] = None) -> None:
+    def __init__(self, nginx: str, cpus: Optional[Sequence[int]] = None, gzip: bool = False) -> None:
         self.nginx = nginx
         self.cpus = cpus
+        self.gzip = gzip
         self.tmp = tempfile.mkdtemp(prefix="scbench-nginx-")
         shm = "/dev/shm"
         if os.path.isdir(shm) and os.access(shm, os.W_OK):
@@ -123,7 +136,8 @@ class NginxServer:
         return f"http://127.0.0.1:{self.port}"
 
     def describe(self) -> str:
-        return f"{self.version} (1 worker, keep-alive, access_log off; POST sink: {self.sink})"
+        gz = "gzip on for application/json >= 256 B (level 1), " if self.gzip else ""
+        return f"{self.version} (1 worker, keep-alive, {gz}access_log off; POST sink: {self.sink})"
 
     def config(self, port: int, echo_module: Optional[str]) -> str:
         t = self.tmp
@@ -177,7 +191,7 @@ http {{
   scgi_temp_path {t}/scgi;
   types {{ application/json json; }}
   default_type application/octet-stream;
-  server {{
+{GZIP if self.gzip else ""}  server {{
     listen 127.0.0.1:{port} backlog=512;
     root {self.root};
     {sink}
@@ -247,8 +261,10 @@ class FallbackServer:
 
     kind = "fallback"
 
-    def __init__(self, cpus: Optional[Sequence[int]] = None, site: Optional[Dict[str, bytes]] = None) -> None:
+    def __init__(self, cpus: Optional[Sequence[int]] = None, site: Optional[Dict[str, bytes]] = None,
+                 gzip: bool = False) -> None:
         self.cpus = cpus
+        self.gzip = gzip
         self.tmp = tempfile.mkdtemp(prefix="scbench-fallback-")
         self.root = os.path.join(self.tmp, "www")
         write_site(self.root)
@@ -263,11 +279,12 @@ class FallbackServer:
         return f"http://127.0.0.1:{self.port}"
 
     def describe(self) -> str:
-        return "fallback raw-socket Python server (nginx not installed): wall times are pessimistic"
+        gz = ", gzip for JSON >= 256 B (level 1)" if self.gzip else ""
+        return f"fallback raw-socket Python server (nginx not installed){gz}: wall times are pessimistic"
 
     def start(self) -> "FallbackServer":
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--root", self.root],
+            [sys.executable, os.path.abspath(__file__), "--root", self.root, *(["--gzip"] if self.gzip else [])],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             text=True,
@@ -305,17 +322,18 @@ class FallbackServer:
         self.stop()
 
 
-def start_server(prefer_nginx: bool = True, cpus: Optional[Sequence[int]] = None):  # type: ignore[no-untyped-def]
+def start_server(prefer_nginx: bool = True, cpus: Optional[Sequence[int]] = None,  # type: ignore[no-untyped-def]
+                 gzip: bool = False):
     """Start nginx if available (and wanted), else the fallback server; caller must ``stop()``."""
     nginx = find_nginx() if prefer_nginx else None
     if nginx:
-        srv = NginxServer(nginx, cpus)
+        srv = NginxServer(nginx, cpus, gzip=gzip)
         try:
             return srv.start()
         except Exception:
             srv.stop()
             raise
-    return FallbackServer(cpus).start()
+    return FallbackServer(cpus, gzip=gzip).start()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,12 +341,38 @@ def start_server(prefer_nginx: bool = True, cpus: Optional[Sequence[int]] = None
 # Content-Length and chunked request bodies read in full before answering.
 
 
-def _response(status: str, body: bytes, ctype: str = "application/json") -> bytes:
+def _response(status: str, body: bytes, ctype: str = "application/json", encoding: str = "") -> bytes:
+    enc = f"Content-Encoding: {encoding}\r\n" if encoding else ""
     head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
+        f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n{enc}"
         f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
     )
     return head.encode("latin-1") + body
+
+
+def gzip_body(body: bytes) -> bytes:
+    """``body`` gzip-compressed at level 1 (nginx's default ``gzip_comp_level``)."""
+    import zlib
+
+    c = zlib.compressobj(1, zlib.DEFLATED, 31)  # 31: a gzip wrapper (mtime 0)
+    return c.compress(body) + c.flush()
+
+
+def accepts_gzip(value: str) -> bool:
+    """Whether an ``Accept-Encoding`` value allows gzip (a ``gzip`` or ``*`` token, q > 0)."""
+    for item in value.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        q = params.strip().lower()
+        if q.startswith("q="):
+            try:
+                if float(q[2:]) == 0:
+                    continue
+            except ValueError:
+                continue
+        return True
+    return False
 
 
 class _Conn:
@@ -364,7 +408,7 @@ class _Conn:
         return True
 
 
-def _serve_conn(sock: socket.socket, routes: Dict[str, bytes]) -> None:
+def _serve_conn(sock: socket.socket, routes: Dict[str, bytes], gz_routes: Dict[str, bytes]) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     c = _Conn(sock)
     not_found = _response("404 Not Found", b'{"error":"not found"}')
@@ -400,6 +444,8 @@ def _serve_conn(sock: socket.socket, routes: Dict[str, bytes]) -> None:
                 sock.sendall(created)
             elif method in ("GET", "HEAD") and path in routes:
                 resp = routes[path]
+                if path in gz_routes and accepts_gzip(headers.get("accept-encoding", "")):
+                    resp = gz_routes[path]
                 if method == "HEAD":
                     resp = resp[: resp.index(b"\r\n\r\n") + 4]
                 sock.sendall(resp)
@@ -413,12 +459,16 @@ def _serve_conn(sock: socket.socket, routes: Dict[str, bytes]) -> None:
         sock.close()
 
 
-def serve_forever(root: str, port: int = 0, ready=None) -> None:  # type: ignore[no-untyped-def]
+def serve_forever(root: str, port: int = 0, ready=None, gzip: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Serve ``root``'s JSON files and the upload sink on 127.0.0.1 until the process ends."""
     routes: Dict[str, bytes] = {}
+    gz_routes: Dict[str, bytes] = {}
     for name in os.listdir(root):
         with open(os.path.join(root, name), "rb") as f:
-            routes["/" + name] = _response("200 OK", f.read())
+            body = f.read()
+        routes["/" + name] = _response("200 OK", body)
+        if gzip and len(body) >= GZIP_MIN_LENGTH:
+            gz_routes["/" + name] = _response("200 OK", gzip_body(body), encoding="gzip")
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", port))
@@ -427,19 +477,20 @@ def serve_forever(root: str, port: int = 0, ready=None) -> None:  # type: ignore
         ready(lsock.getsockname()[1])
     while True:
         s, _ = lsock.accept()
-        threading.Thread(target=_serve_conn, args=(s, routes), daemon=True).start()
+        threading.Thread(target=_serve_conn, args=(s, routes, gz_routes), daemon=True).start()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--root", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--gzip", action="store_true", help="gzip JSON of 256 bytes or more when asked")
     args = ap.parse_args(argv)
 
     def ready(port: int) -> None:
         print(f"PORT {port}", flush=True)
 
-    serve_forever(args.root, args.port, ready)
+    serve_forever(args.root, args.port, ready, args.gzip)
 
 
 if __name__ == "__main__":

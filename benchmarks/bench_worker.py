@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import bench_data
 
-__all__ = ["SCENARIOS", "main", "setup"]
+__all__ = ["SCENARIOS", "WAN_CONTENDERS", "main", "setup"]
 
 # scenario -> contenders in display order
 SCENARIOS: Dict[str, Tuple[str, ...]] = {
@@ -48,6 +48,11 @@ SCENARIOS: Dict[str, Tuple[str, ...]] = {
     "cpu_models": ("soundcloud",),
     "cpu_models_items": ("soundcloud",),
 }
+# the WAN section (run.py section_wan) runs small_get and collection_get through a delaying,
+# rate-capping relay with these contenders: the floor without and with compression
+WAN_CONTENDERS: Tuple[str, ...] = ("floor", "floor_gzip", "requests", "soundcloud")
+# what requests sends by default, and so what the compressing floor asks for
+ACCEPT_ENCODING = "gzip, deflate"
 
 SMALL_TITLE = bench_data.make_track(0)["title"]
 COLLECTION_TITLES = [bench_data.make_track(i)["title"] for i in range(200)]
@@ -228,6 +233,38 @@ def setup_get(scenario: str, contender: str, url: str) -> Tuple[Op, Callable[[An
             conn.request("GET", target)
             r = conn.getresponse()
             d = loads(r.read())
+            if small:
+                return d["title"]
+            return [t["title"] for t in d["collection"]]
+
+        return op, check
+    if contender == "floor_gzip":
+        # the floor asking for compression as requests does, decoding it with zlib in one call
+        import http.client
+        import json as _json
+        import zlib
+
+        host, port = _split(url)
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        target = f"{path}?client_id={CLIENT_ID}"
+        loads = _json.loads
+        headers = {"Accept-Encoding": ACCEPT_ENCODING}  # replaces http.client's "identity"
+
+        def op() -> Any:
+            conn.request("GET", target, headers=headers)
+            r = conn.getresponse()
+            raw = r.read()
+            enc = (r.getheader("Content-Encoding") or "").strip().lower()
+            if enc in ("gzip", "x-gzip"):
+                raw = zlib.decompress(raw, 31)
+            elif enc == "deflate":  # zlib-wrapped as RFC 9110 says, or raw as some servers send
+                try:
+                    raw = zlib.decompress(raw)
+                except zlib.error:
+                    raw = zlib.decompress(raw, -15)
+            elif enc and enc != "identity":
+                raise ValueError(f"unexpected Content-Encoding {enc!r}")
+            d = loads(raw)
             if small:
                 return d["title"]
             return [t["title"] for t in d["collection"]]

@@ -13,7 +13,11 @@ What runs, side by side in one run (each contender in its own process, rounds al
 5. a multipart upload of a large file: peak RSS increase and throughput;
 6. mypyc-compiled vs pure-Python builds of the package on its CPU-bound paths;
 7. remuxing a two-hour AAC HLS mix (its ``.part`` file) to M4A vs copying the same bytes:
-   time and peak RSS, and the RSS of the remux of a 10-minute mix beside it.
+   time and peak RSS, and the RSS of the remux of a 10-minute mix beside it;
+8. WAN: the small and the collection GET through a relay adding a one-way delay and a
+   bandwidth cap (5 ms / 1 Gbit, 20 ms / 20 Mbit, 50 ms / 5 Mbit) in front of a second nginx
+   with gzip on: wall time and bytes on the wire per request, floor (plain and gzip),
+   requests and soundcloud.
 
 Results go to stdout (Markdown or RST tables) and to ``benchmarks/results.json``.
 """
@@ -33,7 +37,7 @@ import sysconfig
 import tempfile
 import time
 import zipfile
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -41,9 +45,10 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import bench_data  # noqa: E402
+import bench_relay  # noqa: E402
 import bench_report  # noqa: E402
 import bench_servers  # noqa: E402
-from bench_worker import SCENARIOS  # noqa: E402
+from bench_worker import SCENARIOS, WAN_CONTENDERS  # noqa: E402
 
 WORKER = os.path.join(HERE, "bench_worker.py")
 CACHE = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "soundcloud-bench")
@@ -234,8 +239,14 @@ def run_alternating(
     n: int,
     warmup: int,
     cpus: Optional[Sequence[int]],
+    probe: Optional[Callable[[], Dict[str, int]]] = None,
 ) -> Dict[str, Any]:
-    """Persistent worker per contender; each round runs every contender once, order rotating."""
+    """Persistent worker per contender; each round runs every contender once, order rotating.
+
+    ``probe`` (the WAN relay's ``stats``) is read before and after each run: the growth of its
+    ``up`` and ``down`` byte counters and of its ``connections`` count, per request, are
+    recorded beside the times (``up_b``, ``down_b``, ``wire_b`` = both, ``new_conns``).
+    """
     sec: Dict[str, Any] = {"rounds": rounds, "n": n, "contenders": {}, "unavailable": {}, "errors": {}}
     workers: Dict[str, Worker] = {}
     infos: Dict[str, Any] = {}
@@ -250,7 +261,8 @@ def run_alternating(
                 continue
             workers[name] = w
             infos[name] = rep.get("info", {})
-        per: Dict[str, Dict[str, List[float]]] = {k: {"cpu_us": [], "wall_us": []} for k in workers}
+        metrics = ["cpu_us", "wall_us"] + (["up_b", "down_b", "wire_b", "new_conns"] if probe else [])
+        per: Dict[str, Dict[str, List[float]]] = {k: {m: [] for m in metrics} for k in workers}
         names = list(workers)
         for r in range(rounds):
             k = r % max(len(names), 1)
@@ -258,6 +270,7 @@ def run_alternating(
             for name in order:
                 if name in sec["errors"]:
                     continue
+                before = probe() if probe else {}
                 try:
                     rep = workers[name].call({"cmd": "run", "n": n}, timeout=600)
                 except WorkerError as e:
@@ -268,12 +281,19 @@ def run_alternating(
                     continue
                 per[name]["cpu_us"].append(rep["cpu"] / rep["n"] * 1e6)
                 per[name]["wall_us"].append(rep["wall"] / rep["n"] * 1e6)
+                if probe:
+                    # every answer was read whole before the run returned: the relay counted it
+                    after = probe()
+                    up, down = after["up"] - before["up"], after["down"] - before["down"]
+                    per[name]["up_b"].append(up / rep["n"])
+                    per[name]["down_b"].append(down / rep["n"])
+                    per[name]["wire_b"].append((up + down) / rep["n"])
+                    per[name]["new_conns"].append(float(after["connections"] - before["connections"]))
         for name, m in per.items():
             if name in sec["errors"] or not m["cpu_us"]:
                 continue
             sec["contenders"][name] = {
-                "cpu_us": bench_report.summarize(m["cpu_us"]),
-                "wall_us": bench_report.summarize(m["wall_us"]),
+                **{k: bench_report.summarize(v) for k, v in m.items()},
                 "rounds": m,
                 "info": infos.get(name, {}),
             }
@@ -293,6 +313,46 @@ def section_get(scenario: str, server: Any, envs: Dict[str, Optional[PyEnv]], re
             sec["unavailable"][c] = reasons.get(c, "unavailable")
     body = bench_data.small_body() if scenario == "small_get" else bench_data.collection_body(200)
     sec["body_bytes"] = len(body)
+    return sec
+
+
+def section_wan(envs: Dict[str, Optional[PyEnv]], reasons: Dict[str, str],
+                profiles: Sequence[Tuple[float, float]], rounds: int, warmup: int, prefer_nginx: bool,
+                server_cpus: Optional[Sequence[int]], client_cpus: Optional[Sequence[int]],
+                n_override: int = 0) -> Dict[str, Any]:
+    """The small and the collection GET over simulated links: a compressing server (nginx
+    with gzip on, or the fallback's gzip) behind a relay that delays each direction and caps
+    its rate (``bench_relay``, pinned with the server). Per profile and request: wall and CPU
+    time per request and the bytes the relay carried each way, for ``WAN_CONTENDERS`` on
+    kept-alive connections (a persistent worker each, warmed up before timing)."""
+    contenders = {c: envs[c] for c in WAN_CONTENDERS if envs.get(c) is not None}
+    sec: Dict[str, Any] = {"rounds": rounds, "profiles": {}, "order": list(contenders),
+                           "unavailable": {c: reasons.get(c, "unavailable")
+                                           for c in WAN_CONTENDERS if envs.get(c) is None}}
+    small, coll = bench_data.small_body(), bench_data.collection_body(200)
+    sec["body_bytes"] = {"small_get": len(small), "collection_get": len(coll)}
+    sec["gzip_bytes"] = {"small_get": len(bench_servers.gzip_body(small)),
+                         "collection_get": len(bench_servers.gzip_body(coll))}
+    server = bench_servers.start_server(prefer_nginx=prefer_nginx, cpus=server_cpus, gzip=True)
+    try:
+        sec["server"] = server.describe()
+        for delay_ms, mbit in profiles:
+            label = bench_report.link_label(delay_ms, mbit)
+            n = n_override or max(1, round(60 / max(delay_ms, 1.0)))  # a run: ~120 ms of round trips
+            relay = bench_relay.RelayProcess(("127.0.0.1", server.port), delay_ms, mbit, cpus=server_cpus).start()
+            prof: Dict[str, Any] = {"delay_ms": delay_ms, "mbit": mbit, "n": n}
+            try:
+                for scenario in ("small_get", "collection_get"):
+                    log(f"[wan {label}] {scenario}: {rounds} rounds × {n} requests: {', '.join(contenders)}")
+                    sub = run_alternating(scenario, contenders, {"url": relay.url}, rounds, n, warmup,  # type: ignore[arg-type]
+                                          client_cpus, probe=relay.stats)
+                    sub.pop("unavailable", None)  # said once, for the section
+                    prof[scenario] = sub
+            finally:
+                relay.stop()
+            sec["profiles"][label] = prof
+    finally:
+        server.stop()
     return sec
 
 
@@ -471,7 +531,7 @@ def section_remux(envs: Dict[str, Optional[PyEnv]], reasons: Dict[str, str], rou
 _NOSITE_PATH: Dict[str, str] = {}
 
 #: what ``--only`` selects, in the order they run
-SECTIONS = ("small", "collection", "import", "upload", "compiled", "remux")
+SECTIONS = ("small", "collection", "import", "upload", "compiled", "remux", "wan")
 
 
 def nosite_env(env: PyEnv) -> PyEnv:
@@ -732,7 +792,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     ap.set_defaults(compiled="auto")
     ap.add_argument("--wheel", default="", help="the compiled wheel to compare (default: newest dist/*cpXY*.whl)")
     ap.add_argument("--only", default="",
-                    help="comma list of sections: small,collection,import,upload,compiled,remux")
+                    help="comma list of sections: small,collection,import,upload,compiled,remux,wan")
     ap.add_argument("--server", choices=("auto", "nginx", "fallback"), default="auto")
     ap.add_argument("--rounds", type=int, default=0, help="override the number of rounds")
     ap.add_argument("--upload-mib", type=int, default=0, help="upload file size (default 256; 32 with --quick)")
@@ -770,7 +830,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     # the HTTP sections need the loopback server (and requests); the remux needs neither
     needs_server = any(want(x) for x in ("small", "collection", "upload", "compiled"))
-    needs_requests = any(want(x) for x in ("small", "collection", "import", "upload"))
+    needs_requests = any(want(x) for x in ("small", "collection", "import", "upload", "wan"))
 
     q = args.quick
     rounds = args.rounds or (3 if q else 11)
@@ -801,6 +861,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     envs: Dict[str, Optional[PyEnv]] = {
         "floor": penv,
         "floor_64k": penv,
+        "floor_gzip": penv,
         "urllib": penv,
         "requests": renv,
         "soundcloud": penv if not sc_why else None,
@@ -817,6 +878,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             server = bench_servers.start_server(prefer_nginx=prefer, cpus=server_cpus)
             results["server"] = {"kind": server.kind, "description": server.describe(), "url": server.url}
             log(f"server: {server.describe()} at {server.url}")
+        elif want("wan"):
+            results["server"] = {"kind": "none", "description": "none on loopback (the WAN section starts its own)"}
         else:
             results["server"] = {"kind": "none", "description": "none (no section run needs one)"}
         S = results["sections"]
@@ -855,6 +918,11 @@ def main(argv: Optional[List[str]] = None) -> int:
             long_s = args.mix_seconds or (600.0 if q else 7200.0)
             S["remux"] = section_remux(envs, reasons, args.rounds or (3 if q else 9), long_s,
                                        60.0 if q else 600.0, client_cpus)
+        if want("wan"):
+            # --quick: the shortest profile only, two rounds of two requests
+            profiles = bench_report.WAN_PROFILES[:1] if q else bench_report.WAN_PROFILES
+            S["wan"] = section_wan(envs, reasons, profiles, args.rounds or (2 if q else 15), 1 if q else 3,
+                                   prefer, server_cpus, client_cpus, n_override=2 if q else 0)
     finally:
         if server is not None:
             server.stop()

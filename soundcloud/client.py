@@ -101,7 +101,7 @@ def _is_json(content_type: str) -> bool:
 
 
 def _default_user_agent() -> str:
-    return f"soundcloud-python/{__version__} Python/{sys.version_info[0]}.{sys.version_info[1]}"
+    return f"soundcloud/{__version__} Python/{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class Client:

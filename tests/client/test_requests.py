@@ -223,7 +223,7 @@ def test_default_headers(fake: Any) -> None:
     headers = last(fake).headers
     assert headers["accept"] == "application/json"
     major, minor = sys.version_info[:2]
-    assert headers["user-agent"] == f"soundcloud-python/{soundcloud.__version__} Python/{major}.{minor}"
+    assert headers["user-agent"] == f"soundcloud/{soundcloud.__version__} Python/{major}.{minor}"
     assert headers["x-extra"] == "1"
     client = client_for(fake, client_id=fake.client_id, user_agent="myapp/2")
     client.get("/tracks", limit=1)
