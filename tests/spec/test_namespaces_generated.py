@@ -10,7 +10,6 @@ elsewhere (an installed wheel's test run).
 from __future__ import annotations
 
 import copy
-import importlib.util
 import inspect
 import re
 from pathlib import Path
@@ -18,6 +17,7 @@ from types import ModuleType
 from typing import Any, Dict, List, Tuple, get_type_hints
 
 import pytest
+from support.generators import load_generator
 
 import soundcloud
 from soundcloud import models, namespaces
@@ -25,7 +25,6 @@ from soundcloud._spec import OPERATIONS, Operation
 from soundcloud.pages import Pages
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-GENERATOR = ROOT / "tools" / "gen_namespaces.py"
 SPEC = ROOT / "spec" / "soundcloud-api.yaml"
 GENERATED = ROOT / "soundcloud" / "namespaces.py"
 README = ROOT / "README.rst"
@@ -146,17 +145,7 @@ def test_every_method_has_a_docstring_and_a_return_annotation() -> None:
 
 
 def _generator() -> ModuleType:
-    if not GENERATOR.is_file() or not SPEC.is_file():
-        pytest.skip("no tools/gen_namespaces.py and spec/ beside the tests (an installed wheel's test run)")
-    if not GENERATED.is_file() or not README.is_file():
-        pytest.skip("the package under test is not the source tree's: nothing to compare with")
-    if importlib.util.find_spec("yaml") is None:
-        pytest.skip("PyYAML is not installed (requirements.txt): the generator cannot read the spec")
-    spec = importlib.util.spec_from_file_location("gen_namespaces", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_generator("gen_namespaces", GENERATED)
 
 
 @pytest.fixture(scope="module")

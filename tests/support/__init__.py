@@ -26,6 +26,8 @@ Each module depends only on modules listed above it:
     eyeballs         a listener that never completes a TCP handshake (RFC 8305 tests)
     audio            the AAC fixture as parts, box readers, PyAV and mutagen readers:
                      for tests/media/ and the download tests
+    generators       load_generator, load_spec: the tools/ generators, for the tests that
+                     prove the generated files current
     test_servers     the servers' own tests
 
 Like urllib3's dummyserver: every server listens on an ephemeral port of 127.0.0.1,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import importlib.util
 import json
 import re
 import subprocess
@@ -19,6 +18,7 @@ from types import ModuleType
 from typing import Any, Dict, List, Tuple
 
 import pytest
+from support.generators import load_generator, load_spec
 
 import soundcloud
 from soundcloud._operations import OPERATIONS
@@ -42,17 +42,7 @@ GENERATED = ROOT / "soundcloud" / "_operations.py"
 
 
 def _generator() -> ModuleType:
-    if not GENERATOR.is_file() or not (SPEC_DIR / "soundcloud-api.yaml").is_file():
-        pytest.skip("no tools/gen_operations.py and spec/ beside the tests (an installed wheel's test run)")
-    if not GENERATED.is_file():
-        pytest.skip("the package under test is not the source tree's: nothing to compare the table with")
-    if importlib.util.find_spec("yaml") is None:
-        pytest.skip("PyYAML is not installed (requirements.txt): the generator cannot read the spec")
-    spec = importlib.util.spec_from_file_location("gen_operations", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_generator("gen_operations", GENERATED)
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +52,7 @@ def gen() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def document(gen: ModuleType) -> Dict[str, Any]:
-    import yaml
-
-    loaded: Dict[str, Any] = yaml.safe_load((SPEC_DIR / "soundcloud-api.yaml").read_text(encoding="utf-8"))
-    return loaded
+    return load_spec()
 
 
 @pytest.fixture(scope="module")
