@@ -17,23 +17,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Final,
-    Iterator,
-    Mapping,
-    Optional,
-    Tuple,
-    Union,
-)
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Final, Iterator, Mapping, Optional, Tuple, Union
 from urllib.parse import quote
 
 from ._log import get_logger
 from ._version import __version__
 from .auth import Authenticator, Token
+from .auth.oauth import password_grant_removed
 from .encoding import encode_body, encode_params, encode_query, spec_route, urlencode
 from ._models import Request, Timeout, as_timeout
 from ._json import loads
@@ -147,14 +137,7 @@ class Client:
         clock: Optional[Callable[[], float]] = None,
     ) -> None:
         if username is not None or password is not None:
-            # Raised, not warned: the password grant is gone from SoundCloud (OAuth 2.1), so
-            # going on would only fail later with a less helpful message.
-            raise DeprecationWarning(
-                "the username/password (password grant) flow was removed from SoundCloud with"
-                " OAuth 2.1; use the Authorization Code flow with PKCE instead:"
-                " Client(client_id=..., redirect_uri=...).authorize_url(), then exchange_token(code)"
-                " (or client.login() for command-line apps)"
-            )
+            raise password_grant_removed()
         if host is not None and api_url is not None:
             raise TypeError("pass either api_url or host (with use_ssl), not both")
         if host is not None:
@@ -278,17 +261,35 @@ class Client:
         """Revoke the session at SoundCloud and forget the tokens."""
         self._auth.sign_out()
 
+    def complete_login(self, callback_url: str) -> Token:
+        """Finish the login from the address the browser ended on (pasted: a headless login).
+
+        Its ``state`` must be :attr:`state`; its code is exchanged with the login's redirect
+        URI. Takes the whole address, the address without ``http://``, or its query alone.
+        """
+        return self._auth.complete_login(callback_url)
+
     def login(
         self,
         *,
         port: int = 0,
-        open_browser: Optional[Callable[[str], Any]] = None,
+        open_browser: Union[None, bool, Callable[[str], Any]] = True,
         timeout: float = 300.0,
+        input_stream: Optional[IO[Any]] = None,
+        output_stream: Optional[IO[str]] = None,
     ) -> Token:
-        """Log in from a script or CLI (RFC 8252): loopback redirect, browser, code exchange."""
+        """Log in from a script or CLI (RFC 8252): loopback redirect, browser, code exchange.
+
+        ``open_browser=False`` (over SSH, in a container): print the URL on ``output_stream``
+        (stderr) and take the address the browser ended on pasted on ``input_stream`` (stdin)
+        too. See :func:`soundcloud.auth.loopback.loopback_login`.
+        """
         from .auth.loopback import loopback_login
 
-        return loopback_login(self._auth, port=port, open_browser=open_browser, timeout=timeout)
+        return loopback_login(
+            self._auth, port=port, open_browser=open_browser, timeout=timeout,
+            input_stream=input_stream, output_stream=output_stream,
+        )  # fmt: skip
 
     # -- verbs ---------------------------------------------------------------------------
     # The path is a parameter named ``__url``: positional-only by convention (and mangled),

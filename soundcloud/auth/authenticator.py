@@ -38,7 +38,9 @@ from .oauth import (
     create_s256_code_challenge,
     generate_code_verifier,
     generate_state,
+    oauth_error_from_redirect,
     oauth_error_from_response,
+    parse_callback_url,
     refresh_token_body,
     states_equal,
     validate_code_verifier,
@@ -146,6 +148,9 @@ class Authenticator:
         )
         self._verifier_used = False
         self._state: str = state if state is not None else generate_state()
+        # The redirect URI the latest login was started with (authorize_url(), start_login()):
+        # the one its code is exchanged with, and what complete_login() expects pasted.
+        self._login_redirect_uri: Optional[str] = None
         self._send = send
         self._on_token = on_token
         self._store = token_store
@@ -298,6 +303,37 @@ class Authenticator:
         if redirect_uri is None:
             redirect_uri = self._require_redirect_uri("exchange_token()")
         return self._exchange(code, state, redirect_uri)
+
+    def complete_login(self, callback_url: str) -> Token:
+        """Finish the latest login from the address the browser ended on, as a user pastes it.
+
+        ``callback_url`` is that address (``http://127.0.0.1:8765/callback?code=...&state=...``),
+        with or without its scheme, or its query alone (see
+        :func:`~soundcloud.auth.oauth.parse_callback_url`). Its ``state`` must be :attr:`state`
+        (a missing one too: StateMismatchError, before anything is sent); an ``error=`` raises
+        that OAuthError; a ``code`` is exchanged with the redirect URI the login was started
+        with (:meth:`authorize_url`, :meth:`start_login`; by default the client's).
+        """
+        with self._lock:
+            redirect_uri = self._login_redirect_uri or self.redirect_uri
+            if redirect_uri is None:
+                raise ValueError(
+                    "complete_login() finishes a login: start one with authorize_url() (pass"
+                    " redirect_uri= to Client) or login()"
+                )
+            params = parse_callback_url(callback_url, redirect_uri)
+            # Always checked, unlike exchange_token's optional state: a pasted address is only
+            # as trustworthy as whoever handed it over (RFC 6749 10.12).
+            state = params.get("state", "")
+            if not states_equal(state, self._state):
+                raise StateMismatchError(
+                    "the state in that address does not match this login's (a stale or forged"
+                    " redirect): paste the address of the latest login, or start a new one"
+                )
+            error = params.get("error")
+            if error is not None:
+                raise oauth_error_from_redirect(error, params.get("error_description", ""))
+            return self._exchange(params.get("code", ""), state, redirect_uri)
 
     def refresh(self) -> Token:
         """Renew the token now: the refresh grant (or, for an app token, a new app token)."""
@@ -550,6 +586,7 @@ class Authenticator:
                     self._state = generate_state()
             if state is not None:
                 self._state = state
+            self._login_redirect_uri = redirect_uri
             return build_authorize_url(
                 self.auth_url,
                 client_id=client_id,

@@ -12,6 +12,13 @@ in the browser, another program. So the server trusts nothing but a redirect car
 login's ``state``: other redirects get a 400 and the login keeps waiting (a forged one can
 neither end it nor slip in its own code), garbage gets a plain 4xx and never a traceback,
 and a ``localhost`` redirect URI holds the port on both loopback families.
+
+Headless (``open_browser=False``: over SSH, in a container), the browser may run on another
+machine and its redirect never reach this one. The login then prints the URL, keeps
+listening, and also reads the address the browser ended on, pasted by the user
+(:mod:`soundcloud.auth.paste`): whichever brings this login's ``state`` first completes it.
+A pasted line gets the same distrust as a callback: anything but this login's redirect is
+explained in one line and the login waits on.
 """
 
 from __future__ import annotations
@@ -25,14 +32,15 @@ import threading
 import webbrowser
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Final, List, Optional, Sequence, Tuple, cast
+from typing import IO, Any, Callable, Dict, Final, List, Optional, Sequence, Tuple, Union, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import _log
 from .._redact import redact_url
 from ..errors import StateMismatchError, TimeoutError
 from .authenticator import Authenticator
-from .oauth import LOOPBACK_HOSTS, LOOPBACK_PATH, oauth_error_from_redirect, states_equal
+from .oauth import LOOPBACK_HOSTS, LOOPBACK_PATH, oauth_error_from_redirect, parse_callback_url, states_equal
+from .paste import MAX_PASTED_LINE, PastedLines
 from .tokens import Token
 
 __all__ = ["loopback_login"]
@@ -259,20 +267,81 @@ def _listen(binds: _Binds, port: int, callback: _Callback) -> List[_CallbackServ
     raise OSError(errno.EADDRINUSE, f"found no port free on both 127.0.0.1 and ::1 in {BIND_ATTEMPTS} tries")
 
 
-def _open_in_browser(url: str) -> None:
-    print(
-        "Opening SoundCloud in your browser to log in. If it does not open, visit:\n  " + url,
-        file=sys.stderr,
-    )
+class _Say:
+    """Prints the login's lines for the user on ``stream`` (nowhere when it is None)."""
+
+    def __init__(self, stream: Optional[IO[str]]) -> None:
+        self.stream = stream
+
+    def __call__(self, text: str) -> None:
+        if self.stream is None:
+            return  # pythonw: no stderr
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+class _PasteCheck:
+    """Decides, for each pasted line, whether it is this login's redirect; explains when not."""
+
+    def __init__(self, callback: _Callback, redirect_uri: str, say: _Say) -> None:
+        self.callback = callback
+        self.redirect_uri = redirect_uri
+        self.say = say
+
+    def line(self, line: str) -> bool:
+        text = line.strip()
+        if not text:
+            return False  # Enter pressed on its own
+        try:
+            params = parse_callback_url(text, self.redirect_uri)
+        except ValueError as exc:
+            message = str(exc)  # says what to paste; never shows what was pasted
+            self.say(message[:1].upper() + message[1:] + ".")
+            return False
+        # The same distrust as a callback (RFC 6749 10.12): only this login's state answers,
+        # an error redirect too; anything else is explained and the login waits on.
+        if not states_equal(params.get("state", ""), self.callback.state):
+            self.say(
+                "That address is not from this login (its state is missing or different): paste"
+                " the address the browser ended on after the URL above."
+            )
+            return False
+        if self.callback.offer(params):
+            self.callback.event.set()
+        return True
+
+    def too_long(self) -> None:
+        self.say(
+            f"That line is over {MAX_PASTED_LINE} bytes, too long for a login redirect, and was"
+            " ignored: paste the address the browser ended on after you approved."
+        )
+
+
+def _open_in_browser(url: str, say: _Say) -> None:
+    say("Opening SoundCloud in your browser to log in. If it does not open, visit:\n  " + url)
     webbrowser.open(url)
+
+
+def _print_paste_instructions(url: str, redirect_uri: str, say: _Say) -> None:
+    # The URL carries no secret (PKCE sends only the challenge): it may be shown. On a line
+    # of its own, to copy it whole.
+    say("Open this URL in a browser to log in (on this machine or any other):")
+    say(url)
+    say(
+        f"After you approve, the browser goes to {redirect_uri}?code=... If that page does not"
+        " load (the browser runs on another machine), copy the address from the browser's"
+        " address bar, paste it here and press Enter."
+    )
 
 
 def loopback_login(
     auth: Authenticator,
     *,
     port: int = 0,
-    open_browser: Optional[Callable[[str], Any]] = None,
+    open_browser: Union[None, bool, Callable[[str], Any]] = True,
     timeout: float = 300.0,
+    input_stream: Optional[IO[Any]] = None,
+    output_stream: Optional[IO[str]] = None,
 ) -> Token:
     """Log in through the browser with a loopback redirect (RFC 8252) and return the Token.
 
@@ -281,22 +350,35 @@ def loopback_login(
     else on ``port`` (0: any free port, which SoundCloud accepts for loopback URIs
     registered without one, RFC 8252 7.3). Without a configured redirect_uri the URI is
     ``http://127.0.0.1:<port>/callback``. Opens the authorization page with
-    ``open_browser(url)`` (default: :func:`webbrowser.open`, printing the URL too), waits up
-    to ``timeout`` seconds for a redirect carrying this login's ``state`` (others are
+    ``open_browser(url)`` (True or None: :func:`webbrowser.open`, printing the URL too), waits
+    up to ``timeout`` seconds for a redirect carrying this login's ``state`` (others are
     answered 400 and ignored), and exchanges the code with a fresh PKCE verifier::
 
         client = soundcloud.Client(client_id=ID)
         token = client.login()
 
+    With ``open_browser=False`` (over SSH, in a container) it prints the URL and what to do
+    on ``output_stream`` (default ``sys.stderr``) instead, and reads, besides the callback,
+    the address the browser ended on pasted on ``input_stream`` (default ``sys.stdin``; one
+    address a line). Whichever brings this login's state first completes the login; a line
+    that is not this login's redirect is explained and the login waits on; the end of the
+    input only stops the reading. Output of the login's own goes to ``output_stream`` too.
+
     Raises OSError when the port is taken (on either address, for ``localhost``).
     """
     if timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if not (open_browser is None or isinstance(open_browser, bool) or callable(open_browser)):
+        raise TypeError(
+            f"open_browser must be True, False or a callable taking the URL, not {type(open_browser).__name__}"
+        )
+    say = _Say(output_stream if output_stream is not None else sys.stderr)
     uri_host, binds, bind_port, path = _loopback_target(auth.redirect_uri, port)
     callback = _Callback(path)
     servers = _listen(binds, bind_port, callback)
     stop = threading.Event()
     threads: List[threading.Thread] = []
+    pasted: Optional[PastedLines] = None
     try:
         actual_port = int(servers[0].server_address[1])
         redirect_uri = f"http://{uri_host}:{actual_port}{path}"
@@ -311,14 +393,27 @@ def loopback_login(
             thread.start()
             threads.append(thread)
         _log.debug("login: waiting for the redirect on %s", redirect_uri)
-        (open_browser or _open_in_browser)(url)
+        if open_browser is False:
+            _print_paste_instructions(url, redirect_uri, say)
+            source = input_stream if input_stream is not None else sys.stdin
+            if source is not None:  # pythonw has no stdin: the callback only
+                check = _PasteCheck(callback, redirect_uri, say)
+                pasted = PastedLines(source, check.line, check.too_long)
+                pasted.start()
+        elif open_browser is None or open_browser is True:
+            _open_in_browser(url, say)
+        else:
+            open_browser(url)
         if not callback.event.wait(timeout):
+            pasted_too = ", and no address of it was pasted," if pasted is not None else ""
             raise TimeoutError(
-                f"no login redirect arrived at {redirect_uri} within {timeout:g} s: finish the login"
-                " in the browser sooner, or pass a longer timeout"
+                f"no login redirect arrived at {redirect_uri}{pasted_too} within {timeout:g} s:"
+                " finish the login in the browser sooner, or pass a longer timeout"
             )
         params = callback.params or {}
     finally:
+        if pasted is not None:
+            pasted.stop()
         stop.set()
         for thread in threads:
             thread.join(LOOPBACK_CONNECTION_TIMEOUT)

@@ -4,7 +4,8 @@
   :func:`create_s256_code_challenge`.
 - ``state`` (RFC 6749 10.12): :func:`generate_state` and the constant-time check
   :func:`states_equal`.
-- Redirect URIs (RFC 8252 7.3, RFC 6749 3.1.2): :func:`validate_redirect_uri`.
+- Redirect URIs (RFC 8252 7.3, RFC 6749 3.1.2): :func:`validate_redirect_uri`; the address
+  the browser ended on, as a user pastes it (a headless login): :func:`parse_callback_url`.
 - The authorization request (RFC 6749 4.1.1, RFC 7636 4.3): :func:`build_authorize_url`.
 - Grant bodies (RFC 6749 4.1.3, 4.4, 6) and client authentication (2.3.1):
   :func:`authorization_code_body`, :func:`refresh_token_body`,
@@ -21,7 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from typing import Any, Callable, Dict, Final, List, Optional, Tuple, Type, cast
-from urllib.parse import quote_plus, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from .._json import loads
 from .._redact import redact_text, redact_url
@@ -57,6 +58,8 @@ __all__ = [
     "generate_state",
     "oauth_error_from_redirect",
     "oauth_error_from_response",
+    "parse_callback_url",
+    "password_grant_removed",
     "refresh_token_body",
     "states_equal",
     "validate_code_verifier",
@@ -84,6 +87,17 @@ MAX_DESCRIPTION: Final = 500
 # RFC 8252 7.3: plain http redirect URIs only on a loopback address.
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 LOOPBACK_PATH: Final = "/callback"
+# What a user may paste as the address the browser ended on: longer is not a login redirect
+# (a code and a state are tens of characters), and it bounds the work on whatever was pasted.
+MAX_CALLBACK_URL: Final = 8192
+MAX_CALLBACK_FIELDS: Final = 50
+# Parameters of the authorization request (RFC 6749 4.1.1, RFC 7636 4.3), never of its answer:
+# an address carrying them is the login page's, pasted instead of where the browser ended.
+AUTHORIZE_ONLY_PARAMS: Final = ("response_type", "client_id", "code_challenge")
+# Around an address copied from a terminal, a chat or a mail: quotes, and the <> that RFC 3986
+# appendix C suggests as the delimiters of a URI in text.
+_URL_WRAPPERS: Final = (("<", ">"), ('"', '"'), ("'", "'"), ("`", "`"))
+_DEFAULT_PORTS: Final[Dict[str, int]] = {"http": 80, "https": 443}
 
 OAUTH_ERRORS: Final[Dict[str, Type[OAuthError]]] = {
     "invalid_request": InvalidRequestError,
@@ -181,6 +195,91 @@ def validate_redirect_uri(uri: str) -> str:
     raise ValueError(
         f"redirect_uri {redact_url(uri)!r} is not allowed: use https, or http on a loopback"
         " address only (http://127.0.0.1:<port>/callback, http://[::1]:<port>/..., http://localhost:<port>/...)"
+    )
+
+
+def _unwrap(text: str) -> str:
+    text = text.strip()
+    changed = True
+    while changed and len(text) >= 2:
+        changed = False
+        for opening, closing in _URL_WRAPPERS:
+            if text.startswith(opening) and text.endswith(closing):
+                text = text[1:-1].strip()
+                changed = True
+    return text
+
+
+def parse_callback_url(text: str, redirect_uri: str) -> Dict[str, str]:
+    """The parameters of the redirect the browser ended on, from what a user pasted.
+
+    Takes the whole address (``http://127.0.0.1:8765/callback?code=...&state=...``), the
+    address without its scheme (``127.0.0.1:8765/callback?code=...``), or its query alone
+    (``?code=...&state=...`` or ``code=...&state=...``), with whitespace, quotes or angle
+    brackets around it. Where it names a host or a path, they must be ``redirect_uri``'s
+    (scheme, host, port and path). Returns the query's parameters (``code``, ``state``,
+    ``error``, ``error_description``); the ``state`` is left for the caller to check.
+
+    Raises ValueError saying what to paste instead, and never showing what was pasted (it
+    may hold a code): for the login page's own address, another address, no code.
+    """
+    if not isinstance(cast(object, text), str):
+        raise TypeError(f"the callback URL must be a str, not {type(text).__name__}")
+    expected = urlsplit(redirect_uri)
+    shown = redact_url(urlunsplit((expected.scheme, expected.netloc, expected.path or "/", "", "")))
+    paste_this = f"paste the address the browser ended on after you approved (like {shown}?code=...&state=...)"
+    pasted = _unwrap(text)
+    if not pasted:
+        raise ValueError("nothing was pasted: " + paste_this)
+    if len(pasted) > MAX_CALLBACK_URL:
+        raise ValueError(f"that is over {MAX_CALLBACK_URL} characters, too long for a login redirect: {paste_this}")
+    # A fragment is the browser's own, never the server's (RFC 6749 4.1.2 answers in the query).
+    address = pasted.partition("#")[0]
+    location, question, query = address.partition("?")
+    if not question:
+        equals, slash = location.find("="), location.find("/")
+        if "://" in location or equals < 0 or 0 <= slash < equals:
+            raise ValueError(f"that address carries no code (nothing after '?'): {paste_this}")
+        location, query = "", location  # the query alone, without its '?'
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_CALLBACK_FIELDS)
+    except ValueError:
+        raise ValueError(f"that address has too many parameters for a login redirect: {paste_this}") from None
+    names = [name for name, _ in pairs]
+    own = {name for name, _ in parse_qsl(expected.query)}  # a redirect URI may carry a query
+    if any(name in names and name not in own for name in AUTHORIZE_ONLY_PARAMS):
+        raise ValueError("that is the login page's address; " + paste_this)
+    if location and not _same_location(location, expected):
+        raise ValueError(f"that address is not this login's redirect: {paste_this}")
+    for name in ("code", "state", "error"):
+        if names.count(name) > 1:
+            # RFC 6749 3.1: parameters must not be included more than once.
+            raise ValueError(f"that address carries {name} more than once (RFC 6749 3.1): {paste_this}")
+    params = dict(pairs)
+    if "code" not in params and "error" not in params:
+        raise ValueError(f"that address carries no code: {paste_this}")
+    return params
+
+
+def _same_location(location: str, expected: SplitResult) -> bool:
+    """Whether the part of a pasted address before '?' is the redirect URI's (RFC 3986 6.2.3)."""
+    if location.startswith("/") and not location.startswith("//"):
+        return location == (expected.path or "/")  # a path alone
+    if "://" not in location:
+        location = expected.scheme + "://" + location.lstrip("/")  # the address without its scheme
+    try:
+        parts = urlsplit(location)
+        port = parts.port
+        expected_port = expected.port
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    expected_scheme = expected.scheme.lower()
+    return (
+        scheme == expected_scheme
+        and parts.hostname == expected.hostname
+        and (port or _DEFAULT_PORTS.get(scheme)) == (expected_port or _DEFAULT_PORTS.get(expected_scheme))
+        and (parts.path or "/") == (expected.path or "/")
     )
 
 
@@ -325,6 +424,18 @@ def oauth_error_from_redirect(error: str, description: str) -> OAuthError:
     said = _scrub(error, []) + (": " + _scrub(description, []) if description else "")
     return cls(
         f"the login was not authorized ({said})", error=error, error_description=description or None
+    )
+
+
+def password_grant_removed() -> DeprecationWarning:
+    """The error for ``username=``/``password=``: the password grant is gone (OAuth 2.1)."""
+    # Raised, not warned: the password grant is gone from SoundCloud (OAuth 2.1), so going on
+    # would only fail later with a less helpful message.
+    return DeprecationWarning(
+        "the username/password (password grant) flow was removed from SoundCloud with"
+        " OAuth 2.1; use the Authorization Code flow with PKCE instead:"
+        " Client(client_id=..., redirect_uri=...).authorize_url(), then exchange_token(code)"
+        " (or client.login() for command-line apps)"
     )
 
 

@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 import sys
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Final, List, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Final, List, Optional, Union
 
 import soundcloud
 
@@ -198,7 +198,11 @@ class _SaveOnlyStore:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    """login: browser login (PKCE, loopback redirect); the token is saved for later commands."""
+    """login: browser login (PKCE, loopback redirect); the token is saved for later commands.
+
+    With --no-browser (over SSH, in a container) the URL is printed, and the address the
+    browser ended on may be pasted on stdin while the loopback callback still listens.
+    """
     settings = client_settings(args)
     if settings["client_id"] is None:
         raise CLIError(
@@ -206,24 +210,21 @@ def cmd_login(args: argparse.Namespace) -> int:
         )
     redirect_uri = option(args, "redirect_uri", ENV_REDIRECT_URI)
     path = token_file(args)
-    no_browser: bool = args.no_browser
 
     def open_browser(url: str) -> None:
         # The URL carries no secret (PKCE sends only the challenge), so it may be shown.
-        if no_browser:
-            sys.stderr.write(f"Open this URL in a browser to log in:\n{url}\n")
-            sys.stderr.flush()
-            return
         sys.stderr.write(f"Opening the browser to log in. If it does not open, visit:\n{url}\n")
         sys.stderr.flush()
         import webbrowser
 
         webbrowser.open(url)
 
+    # False: the login prints the URL on stderr and reads a pasted address from stdin.
+    opener: Union[bool, Callable[[str], None]] = False if args.no_browser else open_browser
     # Saved as soon as it is issued (FileTokenStore: 0600, atomic), and again on any refresh.
     with build_client(redirect_uri=redirect_uri, token_store=_SaveOnlyStore(path), **settings) as client:
         try:
-            client.login(port=args.port, open_browser=open_browser, timeout=args.wait)
+            client.login(port=args.port, open_browser=opener, timeout=args.wait)
         except soundcloud.TimeoutError as exc:
             if exc.url:
                 raise  # an HTTP request timed out: a network error

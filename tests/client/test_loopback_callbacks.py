@@ -23,21 +23,9 @@ import pytest
 
 from soundcloud.testing import FakeSoundCloud
 
+from support.browser import browse as fetch
 from support.clients import TIMEOUT, form_of, make_client, token_requests
 from support.wire import wait_until
-
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def fetch(url: str) -> Tuple[int, str]:
-    """GET ``url`` as a browser would (no proxy, redirects followed): (status, page)."""
-    try:
-        with OPENER.open(url, timeout=TIMEOUT) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read().decode()
-
 
 def callback_of(authorize_url: str) -> str:
     return dict(parse_qsl(urlsplit(authorize_url).query))["redirect_uri"]

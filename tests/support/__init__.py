@@ -18,6 +18,7 @@ Each module depends only on modules listed above it:
     fake_calls       call, form, Reply, assert_api_error, Clock: for tests/fake/
     clients          ScriptedAuthServer and the client's tests' helpers (make_client,
                      logged_in, client_for, ...): for tests/client/ and tests/unit/
+    browser          landing, browse: the user's browser in login tests (urllib, no proxy)
     transport_calls  send, fetch, Waits, run_threads, ...: for tests/transport/
     cli_runs         cli_env, run_cli: the ``soundcloud`` command in an isolated subprocess
     spec             SoundCloud's OpenAPI spec plus spec/errata.json, openapi-core request and

@@ -14,11 +14,10 @@ imports it): :func:`close_opened` closes, after each test, what :func:`make_clie
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
+from .browser import landing
 from .request_server import FaultContext, RequestServer
 
 if TYPE_CHECKING:
@@ -103,19 +102,7 @@ def make_client(fake: Any, **kwargs: Any) -> soundcloud.Client:
 
 def authorize(url: str) -> Tuple[str, str]:
     """Play the browser at the fake's /authorize; return the code and state it redirects with."""
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect)
-    try:
-        with opener.open(url, timeout=TIMEOUT) as response:
-            raise AssertionError(f"/authorize answered {response.status}, not a redirect")
-    except urllib.error.HTTPError as redirect:
-        with redirect:
-            assert redirect.code == 302, redirect.read()
-            location = redirect.headers["Location"]
-    query = dict(parse_qsl(urlsplit(location).query))
+    query = dict(parse_qsl(urlsplit(landing(url)).query))
     assert "error" not in query, query
     return query["code"], query["state"]
 
