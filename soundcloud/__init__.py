@@ -17,7 +17,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from . import client as _client_module
 from ._models import Headers, RateLimit, Request, Timeout
 from ._version import __version__
-from .auth import FileTokenStore, Token, TokenStore
+from .auth import FileTokenStore, SQLiteTokenStore, Token, TokenStore
 from .client import USE_CLIENT_DEFAULT, Client
 from .encoding import to_urn
 from .errors import (
@@ -85,6 +85,7 @@ __all__ = [
     "Resource",
     "ResourceList",
     "ResponseTooLargeError",
+    "SQLiteTokenStore",
     "ServerError",
     "SoundCloudError",
     "StateMismatchError",

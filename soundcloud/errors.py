@@ -26,7 +26,7 @@ Every error the package raises derives from :class:`SoundCloudError`::
     ├── RedirectError                  a redirect could not be followed (its Location is no URL)
     │   ├── TooManyRedirectsError      more hops than allowed, or a loop
     │   └── InsecureRedirectError      an https URL redirected (or a next_href led) to plain http
-    ├── TokenStoreError                a saved token file is unreadable or corrupt (also ValueError)
+    ├── TokenStoreError                a token store is unreadable, corrupt or stays busy (also ValueError)
     └── OAuthError                     the authorization server refused (RFC 6749 sections 4.1.2.1, 5.2)
         ├── InvalidRequestError        invalid_request: a parameter is missing, repeated or malformed
         ├── InvalidGrantError          the code or refresh token is dead: authorize again
@@ -465,7 +465,8 @@ def _rebuild_oauth(
 
 
 class TokenStoreError(SoundCloudError, ValueError):
-    """A token store could not be read: its file is corrupt, or not a saved token.
+    """A token store cannot be used: its file or row is corrupt or holds no saved token, its
+    directory is shared, or its database stayed busy.
 
     The message names the file and what is wrong with it, never its contents.
     """

@@ -265,6 +265,52 @@ def token_from_response(
 # --------------------------------------------------------------------------- token stores
 
 
+def token_to_json(token: Token) -> str:
+    """``token`` as the JSON text the package's stores keep (:meth:`Token.to_dict`, sorted keys)."""
+    import json
+
+    return json.dumps(token.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+def token_from_json(data: Union[str, bytes]) -> Token:
+    """The Token a store kept as :func:`token_to_json` text.
+
+    ValueError when it is not one, its message a predicate for the store's own subject
+    ("is corrupt (not JSON)", "does not hold a saved token (...)"), never showing the data.
+    """
+    try:
+        # soundcloud._json: a value nested 200,000 deep is a ValueError, not a RecursionError.
+        parsed = loads(data)
+    except ValueError:
+        raise ValueError("is corrupt (not JSON)") from None
+    try:
+        return Token.from_dict(parsed)
+    except ValueError as exc:
+        raise ValueError(f"does not hold a saved token ({exc})") from None
+
+
+def refuse_shared_directory(path: str) -> None:
+    """TokenStoreError when the directory of the store at ``path`` is writable by every user (POSIX).
+
+    Anyone could plant a token there: even with the sticky bit (/tmp), another user can
+    create the store's file first (or its lock file), and the store would load their token.
+    A missing directory passes: the store creates it private (0700) when it first writes.
+    """
+    if os.name != "posix":
+        return
+    directory = os.path.dirname(path)
+    try:
+        mode = os.stat(directory).st_mode
+    except OSError:
+        return
+    if mode & stat.S_IWOTH:
+        raise TokenStoreError(
+            f"the directory {directory} of the token store {os.path.basename(path)} is writable by every"
+            f" user, so anyone could plant a token there: keep the token in a private directory (or"
+            f" chmod o-w {directory})"
+        )
+
+
 def _python_class(cls: _C) -> _C:
     """Leave a class an ordinary Python class when mypyc compiles this module.
 
@@ -282,7 +328,7 @@ class TokenStore(Protocol):
     Any object with these three methods will do (it is a Protocol; subclassing it is
     optional). The client loads from it at start when it has no token, saves every new
     token, and clears it on :meth:`~soundcloud.Client.sign_out`. :class:`FileTokenStore`
-    is the ready-made one; a store shared by several processes gives each the tokens the
+    and :class:`~soundcloud.SQLiteTokenStore` are ready-made; a store shared by several processes gives each the tokens the
     others saved, since the client looks in it again before every renewal::
 
         class RedisTokenStore(soundcloud.TokenStore):
@@ -292,7 +338,8 @@ class TokenStore(Protocol):
 
     Optional: a ``locked()`` method returning a context manager. The client holds it around
     each renewal (read the store again, refresh, save), so that processes sharing the store
-    spend a single-use refresh token once; :meth:`FileTokenStore.locked` locks a file.
+    spend a single-use refresh token once; :meth:`FileTokenStore.locked` locks a file,
+    :meth:`SQLiteTokenStore.locked` a database.
     """
 
     def load(self) -> Optional[Token]:
@@ -349,32 +396,22 @@ class FileTokenStore:
         TokenStoreError when the file is corrupt or holds no usable token, is not a regular
         file, or sits in a directory every user may write to.
         """
-        self._check_directory()
+        refuse_shared_directory(self.path)
         data = self._read()
         if data is None:
             return None
         try:
-            # soundcloud._json: a file nested 200,000 deep is a ValueError, not a RecursionError.
-            parsed = loads(data)
-        except ValueError:
-            raise TokenStoreError(
-                f"the token file {self.path} is corrupt (not JSON): delete it, or call"
-                " store.clear(), and log in again"
-            ) from None
-        try:
-            token = Token.from_dict(parsed)
+            token = token_from_json(data)
         except ValueError as exc:
             raise TokenStoreError(
-                f"the token file {self.path} does not hold a saved token ({exc}): delete it, or"
-                " call store.clear(), and log in again"
+                f"the token file {self.path} {exc}: delete it, or call store.clear(), and log in again"
             ) from None
         _log.debug("loaded a token from %s", self.path)
         return token
 
     def save(self, token: Token) -> None:
         """Write ``token`` atomically (temporary file, fsync, rename), mode 0600, under the lock."""
-        import json
-        payload = (json.dumps(token.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+        payload = token_to_json(token).encode("utf-8")
         with self.locked():
             # No other save runs now: a temporary file is what a crashed one left.
             remove_stale_temporaries(self.path)
@@ -395,23 +432,6 @@ class FileTokenStore:
 
     def _error(self, problem: str) -> TokenStoreError:
         return TokenStoreError(f"the token file {self.path} {problem}")
-
-    def _check_directory(self) -> None:
-        """Refuse a directory every user may write to (POSIX): anyone could plant a token there."""
-        if os.name != "posix":
-            return
-        directory = os.path.dirname(self.path)
-        try:
-            mode = os.stat(directory).st_mode
-        except OSError:
-            return  # missing: a save creates it private
-        if mode & stat.S_IWOTH:
-            # Even with the sticky bit (/tmp), another user can create the file first, or the
-            # lock file, and this store would load their token.
-            raise TokenStoreError(
-                f"the directory {directory} of the token file is writable by every user, so anyone"
-                f" could plant a token there: keep the token in a private directory (or chmod o-w {directory})"
-            )
 
     def _check_target(self) -> bool:
         """True when the path is a file (or a link) to replace or delete; False when missing."""
@@ -473,7 +493,7 @@ class _StoreLock:
         self._lock = FileLock(store.path + LOCK_SUFFIX)
 
     def __enter__(self) -> None:
-        self._store._check_directory()
+        refuse_shared_directory(self._store.path)
         try:
             self._lock.__enter__()
         except OSError as exc:

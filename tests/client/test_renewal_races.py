@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ from soundcloud.auth import FileTokenStore, Token
 from support.clients import TIMEOUT, logged_in, make_client, token_requests
 from support.request_server import FaultContext, RequestServer
 from support.wire import wait_until
+from support.workers import WORKER_RUN, assert_one_refresh, run_together
 
 NOW = 1_700_000_000.0
 
@@ -79,66 +78,30 @@ def test_twenty_threads_and_a_failing_token_endpoint_make_one_token_request(fake
     assert client.token == expired  # kept: the next call tries again
 
 
-# A client in its own process: loads the shared store (an expired token), says it is ready,
-# waits for the go on stdin, then calls the API, which needs a refresh first.
+# A client in its own process: loads the shared store (an expired token), waits until all six
+# are ready, then calls the API, which needs a refresh first.
 CHILD = r"""
 import sys
 import soundcloud
 
-path, client_id, api_url, auth_url, ready = sys.argv[1:6]
+path, client_id, api_url, auth_url = sys.argv[1:5]
 client = soundcloud.Client(client_id=client_id, api_url=api_url, auth_url=auth_url,
                            token_store=soundcloud.FileTokenStore(path), timeout=30)
 assert client.token is not None and client.token.refresh_token, "the store was not loaded"
-open(ready, "w").close()
-sys.stdin.read(1)
-try:
-    me = client.get("/me")
-except Exception as exc:
-    print("failed:", type(exc).__name__, exc, flush=True)
-    sys.exit(1)
-print("ok", me.id, client.token.access_token, flush=True)
-"""
+""" + WORKER_RUN
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the workers' barrier is a pipe (pass_fds)")
 def test_six_processes_sharing_a_store_refresh_once(fake: Any, tmp_path: Path) -> None:
     issued = fake.issue_token_response()
     path = tmp_path / "token.json"
     expired = Token(issued["access_token"], issued["refresh_token"], 3600, time.time() - 600,
                     grant_type="authorization_code")
     FileTokenStore(path).save(expired)
-    package_root = str(Path(soundcloud.__file__).resolve().parent.parent)
-    env = dict(os.environ, PYTHONPATH=package_root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    children = []
-    try:
-        for number in range(6):
-            ready = tmp_path / f"ready-{number}"
-            children.append(subprocess.Popen(
-                [sys.executable, "-c", CHILD, str(path), fake.client_id, fake.api_url, fake.auth_url, str(ready)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-            ))  # fmt: skip
-        wait_until(
-            lambda: all((tmp_path / f"ready-{n}").exists() or children[n].poll() is not None for n in range(6)),
-            timeout=60, message="six clients loaded the store",
-        )  # fmt: skip
-        assert [child.poll() for child in children] == [None] * 6, "a client died before the start"
-        for child in children:  # the barrier: all go at once
-            assert child.stdin is not None
-            child.stdin.write(b"g")
-            child.stdin.flush()
-        results = [child.communicate(timeout=60) for child in children]
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.communicate()
-    outputs = [out.decode() + err.decode() for out, err in results]
-    assert [child.returncode for child in children] == [0] * 6, outputs
-    assert len(token_requests(fake)) == 1, "more than one refresh for six processes"
-    assert fake.grant_counts == {"refresh_token": 1}
+    results = run_together(CHILD, [[str(path), fake.client_id, fake.api_url, fake.auth_url]] * 6)
     stored = FileTokenStore(path).load()
     assert stored is not None and stored.access_token != expired.access_token
-    assert {out.decode().split()[2] for out, _ in results} == {stored.access_token}
-    assert len(fake.requests_to("api")) == 6
+    assert_one_refresh(fake, results, stored.access_token)
 
 
 def test_a_client_whose_refresh_token_another_spent_recovers_from_the_store(

@@ -29,6 +29,8 @@ Each module depends only on modules listed above it:
                      for tests/media/ and the download tests
     generators       load_generator, load_spec: the tools/ generators, for the tests that
                      prove the generated files current
+    workers          run_together, WORKER_RUN, assert_one_refresh: worker processes released
+                     together (a pipe, no sleep), for the tests of stores processes share
     test_servers     the servers' own tests
 
 Like urllib3's dummyserver: every server listens on an ephemeral port of 127.0.0.1,
