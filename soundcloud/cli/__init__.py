@@ -13,8 +13,9 @@ package is never compiled with mypyc and is not imported by ``import soundcloud`
 Modules, from the bottom up:
 
 - :mod:`.exits`: exit statuses and :class:`~.exits.CLIError`.
-- :mod:`.config`: environment variables, config and token paths, building the Client,
-  the credentials kept out of output.
+- :mod:`.environment`: every option also from ``$SOUNDCLOUD_<LONG_NAME>``.
+- :mod:`.config`: config and token paths, credentials, building the Client, the
+  credentials kept out of output.
 - :mod:`.params`: ``name=value`` / ``name@path`` arguments into request parameters.
 - :mod:`.output`: printing results and status lines, error reports, ``--version``.
 - :mod:`.progress`: progress bars on stderr.
@@ -33,6 +34,7 @@ from typing import Callable, Optional, Sequence
 
 from ..errors import SoundCloudError
 from .config import ENV_CLIENT_SECRET
+from .environment import parse_with_environment
 from .exits import EXIT_ERROR, EXIT_INTERRUPTED, PROG, CLIError
 from .output import report
 from .parser import build_parser
@@ -43,10 +45,14 @@ __all__ = ["main"]
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_with_environment(parser, argv, os.environ)
+    except CLIError as exc:  # a bad $SOUNDCLOUD_* value
+        return report(exc)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    if getattr(args, "client_secret", None):
-        # Any local user can read a process's arguments (ps, /proc/PID/cmdline).
+    if args.client_secret and "client_secret" not in args.from_environment:
+        # Any local user can read a process's arguments (ps, /proc/PID/cmdline); not its
+        # environment (/proc/PID/environ is readable by its owner only).
         sys.stderr.write(
             f"{PROG}: warning: --client-secret on the command line is visible to other users"
             f" of this computer; use --client-secret-file PATH or ${ENV_CLIENT_SECRET} instead\n"

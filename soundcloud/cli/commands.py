@@ -18,7 +18,6 @@ import soundcloud
 from ..errors import SoundCloudError
 from .config import (
     ENV_CLIENT_ID,
-    ENV_REDIRECT_URI,
     build_client,
     client_settings,
     open_client,
@@ -52,18 +51,8 @@ MAX_PAGE_SIZE: Final = 200
 def cmd_request(args: argparse.Namespace) -> int:
     """get / post / put / delete PATH [params]."""
     method: str = args.command
-    opener: Optional[Callable[[str], Any]] = None
     opened: List[IO[bytes]] = []
-    if method in ("post", "put"):
-
-        def opener(path: str) -> IO[bytes]:
-            try:
-                handle = open(path, "rb")
-            except OSError as exc:
-                raise CLIError(f"cannot open {path}: {exc.strerror or exc}") from None
-            opened.append(handle)
-            return handle
-
+    opener = _file_opener(opened) if method in ("post", "put") else None
     try:
         try:
             params = parse_params(args.params, opener)
@@ -96,6 +85,20 @@ def cmd_request(args: argparse.Namespace) -> int:
         for handle in opened:
             handle.close()
     return EXIT_OK
+
+
+def _file_opener(opened: List[IO[bytes]]) -> Callable[[str], IO[bytes]]:
+    """Opens the files of ``name@path`` parameters, keeping each in ``opened`` to be closed."""
+
+    def opener(path: str) -> IO[bytes]:
+        try:
+            handle = open(path, "rb")
+        except OSError as exc:
+            raise CLIError(f"cannot open {path}: {exc.strerror or exc}") from None
+        opened.append(handle)
+        return handle
+
+    return opener
 
 
 def _load_json_option(text: str, parser: argparse.ArgumentParser) -> Any:
@@ -208,7 +211,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise CLIError(
             f"login needs your app's client id: pass --client-id or set {ENV_CLIENT_ID}", EXIT_AUTH
         )
-    redirect_uri = option(args, "redirect_uri", ENV_REDIRECT_URI)
+    redirect_uri = option(args, "redirect_uri")
     path = token_file(args)
 
     def open_browser(url: str) -> None:

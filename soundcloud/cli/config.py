@@ -1,10 +1,11 @@
-"""Settings of the ``soundcloud`` command: environment, config paths and the Client.
+"""Settings of the ``soundcloud`` command: config paths, credentials and the Client.
 
-Options win over environment variables (``$SOUNDCLOUD_*``, empty counts as unset); the
-login token lives under ``$XDG_CONFIG_HOME/soundcloud`` (or ``--token-file``), app tokens
-are cached beside it. :func:`open_client` picks the credentials (stored login token, else
-client credentials, else client id) as the "credentials" part of ``soundcloud --help``
-says. Every credential read is remembered so that :func:`redact` keeps it out of output.
+The options arrive with the environment already applied (:mod:`.environment`: the command
+line, else ``$SOUNDCLOUD_<LONG_NAME>``, else the default); the login token lives under
+``$XDG_CONFIG_HOME/soundcloud`` (or ``--token-file``), app tokens are cached beside it.
+:func:`open_client` picks the credentials (stored login token, else client credentials,
+else client id) as the "credentials" part of ``soundcloud --help`` says. Every credential
+read is remembered so that :func:`redact` keeps it out of output.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import soundcloud
 
 from .._redact import redact_text
 from ..errors import SoundCloudError, TokenStoreError
+from .environment import given_as
 from .exits import EXIT_AUTH, EXIT_USAGE, CLIError
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 
+# The variables of some options, for messages (environment_variable("--client-id") and so on).
 ENV_CLIENT_ID: Final = "SOUNDCLOUD_CLIENT_ID"
 ENV_CLIENT_SECRET: Final = "SOUNDCLOUD_CLIENT_SECRET"
 ENV_API_URL: Final = "SOUNDCLOUD_API_URL"
@@ -70,16 +73,11 @@ def default_token_path(environ: Optional[Mapping[str, str]] = None) -> str:
     return os.path.join(config_dir(env), "token.json")
 
 
-def option(args: argparse.Namespace, name: str, env: Optional[str] = None) -> Optional[str]:
-    """An option's value, else the environment variable's (empty counts as unset)."""
+def option(args: argparse.Namespace, name: str) -> Optional[str]:
+    """An option's value as text, None when unset or empty (its variable is already applied
+    by :func:`.environment.parse_with_environment`)."""
     value = getattr(args, name, None)
-    if value:
-        return str(value)
-    if env is not None:
-        from_env = os.environ.get(env, "")
-        if from_env:
-            return from_env
-    return None
+    return str(value) if value else None
 
 
 def token_file(args: argparse.Namespace) -> str:
@@ -113,37 +111,42 @@ MAX_SECRET_LINE: Final = 4096
 
 
 def client_secret(args: argparse.Namespace) -> Optional[str]:
-    """--client-secret-file's first line (stripped), else --client-secret, else the environment.
+    """--client-secret-file's first line (stripped), else --client-secret (either may be a variable).
 
     The file and the environment keep the secret out of the process list, which every
     local user can read (``ps``); ``main`` warns when it is given on the command line.
+    One on the command line silences the other's variable (:mod:`.environment`).
     """
-    path = getattr(args, "client_secret_file", None)
-    if not path:
-        return option(args, "client_secret", ENV_CLIENT_SECRET)
-    if getattr(args, "client_secret", None):
-        raise CLIError("give --client-secret or --client-secret-file, not both", EXIT_USAGE)
+    path = option(args, "client_secret_file")
+    if path is None:
+        return option(args, "client_secret")
+    file_given = given_as(args, "client_secret_file", "--client-secret-file")
+    if option(args, "client_secret") is not None:
+        secret_given = given_as(args, "client_secret", "--client-secret")
+        raise CLIError(f"give {secret_given} or {file_given}, not both", EXIT_USAGE)
+    # A path nobody typed is a puzzle in a message: name the variable it came from.
+    source = path if file_given.startswith("--") else f"{path} ({file_given})"
     try:
         with open(path, encoding="utf-8") as handle:
             line = handle.readline(MAX_SECRET_LINE)
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise CLIError(f"cannot read the client secret from {path}: {reason}", EXIT_USAGE) from None
+        raise CLIError(f"cannot read the client secret from {source}: {reason}", EXIT_USAGE) from None
     except UnicodeDecodeError:
-        raise CLIError(f"cannot read the client secret from {path}: not UTF-8 text", EXIT_USAGE) from None
+        raise CLIError(f"cannot read the client secret from {source}: not UTF-8 text", EXIT_USAGE) from None
     secret = line.strip()
     if not secret:
-        raise CLIError(f"the first line of {path} is empty: it should hold the client secret", EXIT_USAGE)
+        raise CLIError(f"the first line of {source} is empty: it should hold the client secret", EXIT_USAGE)
     return secret
 
 
 def client_settings(args: argparse.Namespace) -> Dict[str, Any]:
     """Client keyword arguments from the options and environment (the secret is remembered)."""
     settings: Dict[str, Any] = {
-        "client_id": option(args, "client_id", ENV_CLIENT_ID),
+        "client_id": option(args, "client_id"),
         "client_secret": client_secret(args),
-        "api_url": option(args, "api_url", ENV_API_URL),
-        "auth_url": option(args, "auth_url", ENV_AUTH_URL),
+        "api_url": option(args, "api_url"),
+        "auth_url": option(args, "auth_url"),
     }
     timeout = getattr(args, "timeout", None)
     if timeout is not None:

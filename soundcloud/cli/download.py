@@ -20,12 +20,13 @@ import argparse
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ..errors import SoundCloudError
-from ..media.batch import DownloadSummary, Outcome, download_all, list_tracks
+from ..media.batch import MAX_WORKERS, DownloadSummary, Outcome, download_all, list_tracks
 from ..media.download import part_path, record_path
+from ..media.hls_fetch import MAX_CONCURRENCY
 from ..media.track import PERMALINK_HOSTS, download_track
 from ..resources import Resource
 from .config import open_client
@@ -37,6 +38,21 @@ if TYPE_CHECKING:
     from .. import Client
 
 __all__ = ["add_download_arguments", "cmd_download"]
+
+
+def _at_a_time(what: str, most: int) -> Callable[[str], int]:
+    """argparse type of how many things at a time: 1 to ``most``, checked before any request."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"{what} at a time are 1 to {most}, not {text}")
+        return value
+
+    return parse
 
 
 def add_download_arguments(sub: argparse.ArgumentParser) -> None:
@@ -56,8 +72,14 @@ def add_download_arguments(sub: argparse.ArgumentParser) -> None:
         help="save a 30-second preview when that is all a track offers (otherwise: an error)",
     )
     sub.add_argument("--likes", action="store_true", help="with a user: download the tracks they liked")
-    sub.add_argument("--workers", type=int, default=2, metavar="N", help="tracks at a time (default: 2)")
-    sub.add_argument("--concurrency", type=int, default=4, metavar="N", help="segments at a time per track (default: 4)")
+    sub.add_argument(
+        "--workers", type=_at_a_time("tracks", MAX_WORKERS), default=2, metavar="N",
+        help=f"tracks at a time, 1 to {MAX_WORKERS} (default: 2)",
+    )
+    sub.add_argument(
+        "--concurrency", type=_at_a_time("segments", MAX_CONCURRENCY), default=4, metavar="N",
+        help=f"segments at a time per track, 1 to {MAX_CONCURRENCY} (default: 4)",
+    )
 
 
 def cmd_download(args: argparse.Namespace) -> int:

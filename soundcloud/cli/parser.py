@@ -1,5 +1,8 @@
 """The command line's grammar: :func:`build_parser`, its common options, argument types
-and the help epilog (credentials, parameters, exit statuses).
+and the help epilog (credentials, the environment, parameters, exit statuses).
+
+Every option can also come from ``$SOUNDCLOUD_<LONG_NAME>``: :mod:`.environment` applies
+that to the whole tree once it is built, and names the variable in each option's help.
 
 Each subcommand's parser carries its handler (``args.handler``) and itself
 (``args.parser``, for usage errors found after parsing).
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, List
 
 from .commands import (
     cmd_login,
@@ -20,17 +23,10 @@ from .commands import (
     cmd_search,
     cmd_upload,
 )
-from .config import (
-    ENV_API_URL,
-    ENV_AUTH_URL,
-    ENV_CLIENT_ID,
-    ENV_CLIENT_SECRET,
-    ENV_REDIRECT_URI,
-    ENV_TOKEN_FILE,
-    default_token_path,
-)
+from .config import default_token_path
 from .demo import cmd_demo
 from .download import add_download_arguments, cmd_download
+from .environment import read_environment
 from .exits import PROG
 from .output import version_text
 from .params import param_type
@@ -47,10 +43,17 @@ credentials (first that applies):
   2. else, with a client id and a client secret: an app token (client credentials),
      cached beside it in app-token-*.json (SoundCloud rate-limits new app tokens);
   3. else, with a client id only: the client_id query parameter (public reads).
-  --client-id/--client-secret default to $SOUNDCLOUD_CLIENT_ID/$SOUNDCLOUD_CLIENT_SECRET,
-  --api-url/--auth-url to $SOUNDCLOUD_API_URL/$SOUNDCLOUD_AUTH_URL. Every local user
-  can see the command line (ps): give the secret with --client-secret-file PATH (its
-  first line) or the environment rather than --client-secret, which warns.
+  Every local user can see the command line (ps): give the secret with
+  --client-secret-file PATH (its first line) or $SOUNDCLOUD_CLIENT_SECRET rather than
+  --client-secret, which warns.
+
+environment:
+  Every option can also be set by a variable: SOUNDCLOUD_ and the long name in
+  capitals, - as _ (--client-id: $SOUNDCLOUD_CLIENT_ID, --no-browser:
+  $SOUNDCLOUD_NO_BROWSER); each option's help names its own. The command line wins,
+  then the variable, then the default; an empty variable counts as unset. A switch
+  takes 1, true, yes, on or 0, false, no, off. Arguments without a -- name (paths,
+  URLs, parameters) and the JSON body of post and put come from the command line only.
 
 parameters (get, post, put, delete):
   name=value         a parameter, sent as given: track[title]=x stays track[title]
@@ -75,25 +78,23 @@ def _common_options(defaults: bool) -> argparse.ArgumentParser:
     default: Any = None if defaults else argparse.SUPPRESS
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("common options")
-    group.add_argument("--client-id", metavar="ID", default=default, help=f"app client id (${ENV_CLIENT_ID})")
+    group.add_argument("--client-id", metavar="ID", default=default, help="app client id")
     group.add_argument(
         "--client-secret", metavar="SECRET", default=default,
-        help=f"app client secret (${ENV_CLIENT_SECRET}); other users can see it in the process list",
+        help="app client secret; other users can see a command line, so prefer --client-secret-file"
+        " or the variable",
     )
     group.add_argument(
         "--client-secret-file", metavar="PATH", default=default,
         help="read the app client secret from the first line of this file",
     )
-    group.add_argument("--api-url", metavar="URL", default=default, help=f"API base URL (${ENV_API_URL})")
-    group.add_argument(
-        "--auth-url", metavar="URL", default=default, help=f"authorization server URL (${ENV_AUTH_URL})"
-    )
+    group.add_argument("--api-url", metavar="URL", default=default, help="API base URL")
+    group.add_argument("--auth-url", metavar="URL", default=default, help="authorization server URL")
     group.add_argument(
         "--token-file",
         metavar="PATH",
         default=default,
-        help=f"where the login token is kept (${ENV_TOKEN_FILE};"
-        f" default {_display_path(default_token_path())})",
+        help=f"where the login token is kept (default {_display_path(default_token_path())})",
     )
     group.add_argument(
         "--timeout", metavar="SECONDS", type=_positive_float, default=default,
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=help_text,
             description=help_text,
             parents=[common],
-            epilog="Run `soundcloud --help` for credentials, parameters and exit statuses.",
+            epilog="Run `soundcloud --help` for credentials, the environment, parameters and exit statuses.",
         )
         sub.set_defaults(handler=handler, parser=sub)
         return sub
@@ -175,13 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--redirect-uri",
         metavar="URI",
         help="the app's registered loopback redirect URI, e.g. http://127.0.0.1:8080/callback"
-        f" (${ENV_REDIRECT_URI}; default http://127.0.0.1:PORT/callback)",
+        " (default http://127.0.0.1:PORT/callback)",
     )
     sub.add_argument(
         "--port", type=_port, default=0, help="port of the local callback server (default: any free one)"
     )
     sub.add_argument(
-        "--no-browser", action="store_true", help="print the login URL instead of opening a browser"
+        "--no-browser", action="store_true",
+        help="print the login URL instead of opening a browser, and read the address the browser"
+        " ended on from stdin (over SSH, in a container)",
     )
     sub.add_argument(
         "--wait", metavar="SECONDS", type=_positive_float, default=300.0,
@@ -191,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("logout", cmd_logout, "sign out at SoundCloud and delete the saved token")
     add("me", cmd_me, "show the logged-in user (GET /me)")
 
+    # A request's body is what it sends, like its parameters: never a standing setting (and
+    # search's --json is a switch: $SOUNDCLOUD_JSON must not also be a body).
+    request_bodies: List[argparse.Action] = []
     for verb in ("get", "post", "put", "delete"):
         sub = add(verb, cmd_request, f"{verb.upper()} an API path and print the JSON answer")
         sub.add_argument("path", metavar="PATH", help="an API path like /tracks, or a full URL")
@@ -209,9 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
                 help="do not follow redirects; print the 302 answer (its location)",
             )
         if verb in ("post", "put"):
-            sub.add_argument(
-                "--json", metavar="JSON", help="send this JSON body (or @file) instead of form parameters"
+            body = sub.add_argument(
+                "--json", metavar="JSON",
+                help="send this JSON body (or @file) instead of form parameters (not from the environment)",
             )
+            request_bodies.append(body)
 
     sub = add("resolve", cmd_resolve, "show the API resource for a soundcloud.com URL")
     sub.add_argument("url", metavar="URL")
@@ -238,4 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_download_arguments(sub)
 
     add("demo", cmd_demo, "a tour of the library against a built-in fake SoundCloud (no account, no network)")
+    read_environment(
+        parser,
+        not_from_environment=request_bodies,
+        exclusive=[("--client-secret", "--client-secret-file")],
+        secrets=("--client-secret",),
+    )
     return parser

@@ -66,6 +66,7 @@ from .partfile import (
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "MAX_CONCURRENCY",
     "MAX_REFRESHES",
     "MAX_SEGMENT_BYTES",
     "OpenPlaylist",
@@ -73,6 +74,8 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY: Final = 4
+# The most segments fetched at a time: more would only queue at the CDN.
+MAX_CONCURRENCY: Final = 32
 MAX_REFRESHES: Final = 3
 # SoundCloud's segments are about ten seconds: 200 KB at 160 kbit/s. An init section is a few
 # hundred bytes.
@@ -324,8 +327,10 @@ def download_stream(
     ``target`` is a path (written through ``<target>.part`` and ``<target>.tmp``, resumable) or
     a binary file object (written sequentially). Returns the size of the M4A in bytes.
     """
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 32:
-        raise ValueError(f"concurrency is the number of segments fetched at a time, 1 to 32, not {concurrency!r}")
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValueError(
+            f"concurrency is the number of segments fetched at a time, 1 to {MAX_CONCURRENCY}, not {concurrency!r}"
+        )
     fetcher = _Fetcher(client, concurrency)
     try:
         if isinstance(target, str):

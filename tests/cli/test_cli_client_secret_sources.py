@@ -1,7 +1,9 @@
 """Where the ``soundcloud`` command takes the app's client secret from without putting it in
-every local user's process list: ``--client-secret-file PATH`` (its first line, stripped) and
-``$SOUNDCLOUD_CLIENT_SECRET``; ``--client-secret`` on the command line still works but warns
-on stderr, never echoing the secret. Each run is a real process against the fake SoundCloud."""
+every local user's process list: ``--client-secret-file PATH`` (its first line, stripped),
+``$SOUNDCLOUD_CLIENT_SECRET`` and ``$SOUNDCLOUD_CLIENT_SECRET_FILE``; ``--client-secret`` on the
+command line still works but warns on stderr, never echoing the secret. One of the pair on the
+command line silences the other's variable. Each run is a real process against the fake
+SoundCloud."""
 
 from __future__ import annotations
 
@@ -78,4 +80,50 @@ def test_a_bad_secret_file_is_a_usage_error(sc: FakeSoundCloud, cli: Any, tmp_pa
         assert result.stderr.splitlines()[-1].startswith("soundcloud: error: " + start), result.stderr
         assert "secret-on-the-third-line" not in result.stderr and "x" * 8 not in result.stderr
         assert result.stdout == ""
+    assert sc.requests == []
+
+
+def test_the_environment_gives_the_secret_file_without_a_warning(
+    sc: FakeSoundCloud, cli: Any, tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(sc.client_secret + "\n", encoding="utf-8")
+    result = cli.run("get", "/tracks/293", env=cli.env(sc, SOUNDCLOUD_CLIENT_SECRET_FILE=str(secret_file)))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and app_token_grants(sc) == 1
+
+
+def test_the_command_line_silences_the_other_secret_variable(sc: FakeSoundCloud, cli: Any, tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(sc.client_secret + "\n", encoding="utf-8")
+    # The fake refuses a wrong secret: the grant succeeds only with the command line's.
+    env = cli.env(sc, SOUNDCLOUD_CLIENT_SECRET="not-the-secret")
+    result = cli.run("get", "--client-secret-file", str(secret_file), "/tracks/293", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and app_token_grants(sc) == 1
+    (cached,) = (cli.home / "config" / "soundcloud").glob("app-token-*.json")
+    cached.unlink()
+    env = cli.env(sc, SOUNDCLOUD_CLIENT_SECRET_FILE=str(tmp_path / "missing"))
+    result = cli.run("--client-secret", sc.client_secret, "get", "/tracks/293", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(WARNING) and result.stderr.count("\n") == 1
+    assert app_token_grants(sc) == 2
+
+
+def test_bad_secret_variables_are_usage_errors_naming_them(sc: FakeSoundCloud, cli: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    for extra, message in (
+        (
+            {"SOUNDCLOUD_CLIENT_SECRET": "secret-in-the-environment", "SOUNDCLOUD_CLIENT_SECRET_FILE": str(missing)},
+            "give $SOUNDCLOUD_CLIENT_SECRET or $SOUNDCLOUD_CLIENT_SECRET_FILE, not both",
+        ),
+        (
+            {"SOUNDCLOUD_CLIENT_SECRET_FILE": str(missing)},
+            f"cannot read the client secret from {missing} ($SOUNDCLOUD_CLIENT_SECRET_FILE): No such file",
+        ),
+    ):
+        result = cli.run("get", "/tracks/293", env=cli.env(sc, **extra))
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("soundcloud: error: " + message) and result.stderr.count("\n") == 1
+        assert "secret-in-the-environment" not in result.stderr and result.stdout == ""
     assert sc.requests == []
