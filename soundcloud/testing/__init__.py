@@ -55,15 +55,28 @@ library, and ``import soundcloud`` never imports it.
 
 Every request to any origin is recorded in ``requests`` (``RecordedRequest``).
 Tokens are ``secrets.token_urlsafe`` values; the servers never log anything.
+
+``pytest_plugin`` is not part of the fake: it gives pytest users the fixtures
+``soundcloud_fake`` and ``soundcloud_client``, and is the one module here that imports
+pytest and the client (its public names, to hand tests a logged-in ``Client``). The
+package installs it as a ``pytest11`` plugin, so pytest imports it at start-up in every
+project where the package is installed. That is why this package is lazy: ``import
+soundcloud.testing`` loads none of the modules above, and each public name imports its
+module when first used (PEP 562 ``__getattr__``), so the plugin costs nothing until a test
+asks for the fake.
 """
 
 from __future__ import annotations
 
-from .fake import FakeSoundCloud, fixture
-from .hls import PREVIEW_SECONDS, HlsFixture, hls_fixture
-from .http import ERROR_LINK, STALL_LIMIT, RecordedRequest
-from .oauth import s256_challenge
-from .store import CDN_URL_LIFETIME, DEFAULT_TRACK_COUNT, DEFAULT_USER, MEDIA_SIZE, Upload, UploadedFile
+import importlib
+from typing import TYPE_CHECKING, Dict, Final, List
+
+if TYPE_CHECKING:  # the same names, for type checkers: at run time __getattr__ imports them
+    from .fake import FakeSoundCloud, fixture
+    from .hls import PREVIEW_SECONDS, HlsFixture, hls_fixture
+    from .http import ERROR_LINK, STALL_LIMIT, RecordedRequest
+    from .oauth import s256_challenge
+    from .store import CDN_URL_LIFETIME, DEFAULT_TRACK_COUNT, DEFAULT_USER, MEDIA_SIZE, Upload, UploadedFile
 
 __all__ = [
     "CDN_URL_LIFETIME",
@@ -82,3 +95,40 @@ __all__ = [
     "hls_fixture",
     "s256_challenge",
 ]
+
+# Each public name and the module that defines it, imported on first use.
+_MODULE_OF: Final[Dict[str, str]] = {
+    "CDN_URL_LIFETIME": "store",
+    "DEFAULT_TRACK_COUNT": "store",
+    "DEFAULT_USER": "store",
+    "ERROR_LINK": "http",
+    "FakeSoundCloud": "fake",
+    "HlsFixture": "hls",
+    "MEDIA_SIZE": "store",
+    "PREVIEW_SECONDS": "hls",
+    "RecordedRequest": "http",
+    "STALL_LIMIT": "http",
+    "Upload": "store",
+    "UploadedFile": "store",
+    "fixture": "fake",
+    "hls_fixture": "hls",
+    "s256_challenge": "oauth",
+}
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+# Hidden from type checkers: they see the imports above, and a module __getattr__ would make
+# every misspelt name an `object` to them instead of an error. This package is never
+# compiled (soundcloud/_compiled.py), so the conditional definition costs nothing.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _MODULE_OF.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value  # the next lookup is an ordinary one
+        return value

@@ -122,10 +122,12 @@ def installed_distribution() -> Optional[importlib.metadata.Distribution]:
 
 
 def package_submodules() -> List[str]:
-    """Every module of the imported package, except the CLI entry point and mypyc's library."""
+    """Every module of the imported package, except the CLI entry point, the pytest plugin (it
+    imports pytest, the package's one import outside the standard library, loaded by pytest
+    only: tests/unit/test_pytest_import_boundary.py) and mypyc's library."""
     names = []
     for info in pkgutil.walk_packages([str(PACKAGE_DIR)], prefix="soundcloud."):
-        if info.name == "soundcloud.__main__" or info.name.endswith("__mypyc"):
+        if info.name in ("soundcloud.__main__", "soundcloud.testing.pytest_plugin") or info.name.endswith("__mypyc"):
             continue
         names.append(info.name)
     return sorted(names)
@@ -207,6 +209,8 @@ def test_installed_distribution_declares_nothing_and_owns_only_its_files() -> No
     assert dist.metadata["Requires-Python"] == ">=3.9"
     scripts = [ep for ep in dist.entry_points if ep.group == "console_scripts"]
     assert [(ep.name, ep.value) for ep in scripts] == [("soundcloud", "soundcloud.cli:main")]
+    plugins = [(ep.name, ep.value) for ep in dist.entry_points if ep.group == "pytest11"]
+    assert plugins == [("soundcloud", "soundcloud.testing.pytest_plugin")]
     strays = []
     for file in dist.files or ():
         path = file.as_posix()
@@ -451,6 +455,8 @@ def test_pure_wheel_installs_alone(sdist: Path, tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = archive.read(f"soundcloud-{soundcloud.__version__}.dist-info/METADATA").decode()
+        entry_points = archive.read(f"soundcloud-{soundcloud.__version__}.dist-info/entry_points.txt").decode()
+    assert "[pytest11]\nsoundcloud = soundcloud.testing.pytest_plugin" in entry_points
     assert [n for n in names if n.split("/")[0] not in ("soundcloud", f"soundcloud-{soundcloud.__version__}.dist-info")] == []
     assert [n for n in names if n.endswith((".so", ".pyd"))] == []
     assert "Requires-Dist" not in metadata
