@@ -191,12 +191,14 @@ def evaluate_targets(sections: Dict[str, Any]) -> List[Target]:
                            "200-track GET: client CPU vs floor", "<=", 1.2))
     imp = sections.get("import") or {}
     metric = "import_us"
+    # `import soundcloud` alone is lazy: the soundcloud row times `from soundcloud import Client`.
+    measured = "measured as `from soundcloud import Client`"
     t.append(Target("import soundcloud vs import urllib.request",
                     ratio(_med(imp, "soundcloud", metric), _med(imp, "urllib.request", metric)),
-                    "<=", 1.25))
+                    "<=", 1.25, note=measured))
     t.append(Target("import soundcloud vs import requests",
                     ratio(_med(imp, "soundcloud", metric), _med(imp, "requests", metric)),
-                    "<=", 0.4))
+                    "<=", 0.4, note=measured))
     up = sections.get("upload") or {}
     rss = _med(up, "soundcloud", "rss_mib")
     t.append(Target("upload: peak RSS increase (MiB)", rss["median"] if rss else None, "<=", 16.0,
@@ -549,7 +551,7 @@ def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
         for name, c in (s.get("contenders") or {}).items():
             rows.append(
                 [
-                    f"import {name}",
+                    c.get("statement") or f"import {name}",  # results from before the statement was kept
                     fmt_num(c["import_us"]["median"] / 1000.0) + " ms",
                     fmt_spread({k: (v / 1000.0 if isinstance(v, float) else v) for k, v in c["import_us"].items()}),
                     fmt_ratio(ratio(c["import_us"], base.get("import_us"))),
@@ -563,7 +565,8 @@ def render_report(results: Dict[str, Any], fmt: str = "md") -> str:
             if not label.startswith("soundcloud"):
                 continue
             top = ", ".join(f"{name} {us / 1000:.1f}" for name, us in d["top"])
-            out += ["", f"`import {label}` loads {d['total_self_us'] / 1000:.1f} ms (self time) of modules "
+            statement = (s.get("contenders") or {}).get(label, {}).get("statement") or f"import {label}"
+            out += ["", f"`{statement}` loads {d['total_self_us'] / 1000:.1f} ms (self time) of modules "
                         f"`urllib.request` does not; heaviest (ms): {top}."]
         out += _notes(s)
     s = sections.get("upload")

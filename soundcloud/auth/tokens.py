@@ -214,6 +214,11 @@ class Token:
     def __str__(self) -> str:
         return self.__repr__()
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # mypyc's native classes do not unpickle or copy through copyreg (their __new__ runs
+        # __init__ without arguments): rebuilt through the constructor, which checks the values.
+        return (type(self), self._fields())
+
 
 def token_from_response(
     data: Any,

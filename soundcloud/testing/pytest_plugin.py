@@ -24,9 +24,9 @@ headers and bodies are left out, so no token, code or signature reaches a CI log
 ``-p no:soundcloud`` turns the plugin off.
 
 pytest imports every installed plugin at start-up, in every project. So this module
-imports nothing but pytest and names of ``soundcloud`` itself, which is already imported
-as its parent; ``soundcloud.testing`` is lazy, and the fake (``http.server``,
-``socketserver``, the store, the HLS fixture) is imported by the fixture that starts it.
+imports nothing but pytest at the top; its parents ``soundcloud`` and ``soundcloud.testing``
+are lazy (they import no module of their own), and the fixtures import what they use: the
+fake (``http.server``, ``socketserver``, the store, the HLS fixture) and the client.
 
 This is the one module of the package that imports pytest (the test
 ``test_pytest_import_boundary`` checks it). Unlike the fake, which shares no code with the
@@ -39,11 +39,10 @@ from typing import TYPE_CHECKING, Any, Dict, Final, Generator, Iterator, List, S
 
 import pytest
 
-from .. import Client, Token
-
 if TYPE_CHECKING:
     from pluggy import Result
 
+    from .. import Client
     from .fake import FakeSoundCloud
     from .http import RecordedRequest
 
@@ -86,6 +85,8 @@ def soundcloud_fake(request: pytest.FixtureRequest) -> Iterator[FakeSoundCloud]:
 @pytest.fixture
 def soundcloud_client(soundcloud_fake: FakeSoundCloud) -> Iterator[Client]:
     """A ``soundcloud.Client`` logged in to ``soundcloud_fake`` as its user; closed after the test."""
+    from .. import Client, Token  # here, not at the top: see the module docstring
+
     fake = soundcloud_fake
     # Minted directly, as /oauth/token would answer an authorization code: the token
     # endpoint's counters (tokens_issued, grant_counts) and fake.requests start empty.

@@ -11,55 +11,25 @@ venvs, which do not install it, skip these tests.
 from __future__ import annotations
 
 import json
-import textwrap
 import threading
 import time
-from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
-import soundcloud
 from soundcloud import Token
 
 from support.clients import make_client, token_requests
+from support.readme import README, readme_examples
 
-README = Path(soundcloud.__file__).resolve().parent.parent / "README.rst"
 MARKER = ".. redis-token-store-example"
 
 # How long a thread of these tests may take before the test fails.
 BOUND = 60.0
 
 
-def literal_blocks_after(text: str, marker: str) -> List[str]:
-    """The literal blocks (``::`` then an indented block) that follow ``marker``, dedented."""
-    lines = text.splitlines()
-    start = next((n for n, line in enumerate(lines) if line.strip() == marker), None)
-    if start is None:
-        return []
-    blocks: List[str] = []
-    n = start + 1
-    while n < len(lines):
-        line = lines[n]
-        n += 1
-        if not line.rstrip().endswith("::"):
-            continue
-        indent = len(line) - len(line.lstrip())
-        block: List[str] = []
-        while n < len(lines) and (not lines[n].strip() or len(lines[n]) - len(lines[n].lstrip()) > indent):
-            block.append(lines[n])
-            n += 1
-        blocks.append(textwrap.dedent("\n".join(block)).strip("\n") + "\n")
-    return blocks
-
-
 def readme_example() -> List[str]:
-    if not README.is_file():
-        pytest.skip("the README is not beside the package (an installed wheel)")
-    blocks = literal_blocks_after(README.read_text(encoding="utf-8"), MARKER)
-    if not blocks:
-        pytest.skip(f"README.rst has no {MARKER!r} marker yet: the Redis store example is not in it")
-    return blocks
+    return readme_examples(MARKER)
 
 
 @pytest.fixture

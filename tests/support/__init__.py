@@ -19,6 +19,9 @@ Each module depends only on modules listed above it:
     clients          ScriptedAuthServer and the client's tests' helpers (make_client,
                      logged_in, client_for, ...): for tests/client/ and tests/unit/
     browser          landing, browse: the user's browser in login tests (urllib, no proxy)
+    plugin_project   a pytester project where the pytest plugin loads through its pytest11
+                     entry point, as in a user's project: for the plugin's tests
+    readme           README literal blocks after a marker comment: for the tests that run them
     transport_calls  send, fetch, Waits, run_threads, ...: for tests/transport/
     cli_runs         cli_env, run_cli: the ``soundcloud`` command in an isolated subprocess
     spec             SoundCloud's OpenAPI spec plus spec/errata.json, openapi-core request and

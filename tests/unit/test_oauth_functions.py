@@ -7,7 +7,9 @@ loopback address as RFC 8252 allows)."""
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -143,6 +145,13 @@ def test_token_round_trip_equality_and_hidden_repr() -> None:
     assert token.expires_within(60, now=1_700_003_540.0)
     assert not token.expires_within(60, now=1_700_003_538.0)
     assert not Token("a").expires_within(60, now=0.0)
+
+
+def test_a_token_pickles_and_copies_pure_and_compiled() -> None:
+    # mypyc's classes rebuild through __new__ without arguments unless __reduce__ says how.
+    token = Token("access-SECRET", "refresh-SECRET", 3599, 1_700_003_599.0, "x", "bearer", "authorization_code")
+    for again in (pickle.loads(pickle.dumps(token)), copy.copy(token), copy.deepcopy(token)):
+        assert type(again) is Token and again == token and again is not token
 
 
 def test_token_from_dict_accepts_the_minimum_and_refuses_garbage() -> None:
