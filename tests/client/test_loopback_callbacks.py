@@ -233,15 +233,35 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def ipv6_port_free_on_ipv4() -> Tuple[socket.socket, socket.socket]:
+    """A socket bound on [::1] and one bound (not listening) on 127.0.0.1, on the same port.
+
+    The second holds the port while the fake starts, so none of the fake's own ephemeral ports
+    on 127.0.0.1 can be it; the test releases it before the login binds there.
+    """
+    for _ in range(20):
+        squatter = socket.socket(socket.AF_INET6)
+        placeholder = socket.socket()
+        try:
+            squatter.bind(("::1", 0))
+            placeholder.bind(("127.0.0.1", squatter.getsockname()[1]))
+            return squatter, placeholder
+        except OSError:
+            squatter.close()
+            placeholder.close()
+    raise AssertionError("found no port free on both ::1 and 127.0.0.1 in 20 tries")
+
+
 @pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback")
 def test_a_localhost_login_refuses_a_port_taken_on_ipv6() -> None:
-    with socket.socket(socket.AF_INET6) as squatter:
-        squatter.bind(("::1", 0))
+    squatter, placeholder = ipv6_port_free_on_ipv4()
+    with squatter, placeholder:
         squatter.listen()
         port = squatter.getsockname()[1]
         redirect_uri = f"http://localhost:{port}/callback"
         with FakeSoundCloud(redirect_uri=redirect_uri) as fake:
             client = make_client(fake, redirect_uri=redirect_uri)
+            placeholder.close()
             opened: List[str] = []
             with pytest.raises(OSError) as info:
                 client.login(open_browser=opened.append, timeout=TIMEOUT)
