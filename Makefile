@@ -119,8 +119,10 @@ $(addprefix test-wheel-compiled-,$(FOUND_COMPILED)): test-wheel-compiled-%:
 # --- the pure suite on every interpreter ------------------------------------------
 
 # Each interpreter gets its own venv, made once and reused; pytest runs from the
-# project root, so it tests the source tree.
-test-all: report-missing $(addprefix test-all-,$(FOUND))
+# project root, so it tests the source tree. TEST_ALL_EXCEPT leaves interpreters out
+# (.ci/run: the one `make test` has just run the same suite on).
+TEST_ALL_EXCEPT ?=
+test-all: report-missing $(addprefix test-all-,$(filter-out $(TEST_ALL_EXCEPT),$(FOUND)))
 
 $(addprefix test-all-,$(FOUND)): test-all-%:
 	test -x $(VENVS)/py$*/bin/python || $(PY_$*) -m venv $(VENVS)/py$*
