@@ -35,13 +35,11 @@ client, it uses the client's public names: it is where the two meet, as in a use
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Final, Generator, Iterator, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Final, Generator, Iterator, List, Protocol, Sequence
 
 import pytest
 
 if TYPE_CHECKING:
-    from pluggy import Result
-
     from .. import Client
     from .fake import FakeSoundCloud
     from .http import RecordedRequest
@@ -113,8 +111,16 @@ def soundcloud_client(soundcloud_fake: FakeSoundCloud) -> Iterator[Client]:
         yield client
 
 
+class _Outcome(Protocol):
+    """What an old-style hook wrapper receives: pluggy's result, of which only this is used
+    (typed here rather than imported: the package imports nothing but pytest outside the
+    standard library)."""
+
+    def get_result(self) -> pytest.TestReport: ...
+
+
 @pytest.hookimpl(hookwrapper=True)  # the old style: new-style wrappers need pluggy 1.1
-def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Result[pytest.TestReport], None]:
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, _Outcome, None]:
     outcome = yield
     report = outcome.get_result()
     fake = item.stash.get(_FAKE, None)

@@ -59,6 +59,9 @@ def pytest_imports() -> List[str]:
 def test_only_the_pytest_plugin_imports_pytest() -> None:
     found = pytest_imports()
     assert [entry for entry in found if not entry.startswith(PLUGIN_FILE + ":")] == []
+    # Even the plugin imports pytest's public package only: pluggy and _pytest are pytest's
+    # internals, and no other distribution is ever imported by the package (types included).
+    assert [entry for entry in found if not entry.endswith(" imports pytest")] == []
     # The scan sees the plugin's own import, so it would see one anywhere else.
     assert any(entry.endswith(" imports pytest") for entry in found)
 
